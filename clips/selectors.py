@@ -1,0 +1,41 @@
+"""Reads of clips and uploads: visible only to the owner of the clip's project."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from clips.models import Clip, UploadSession
+
+
+def clips_visible_to(user: Any) -> QuerySet[Clip]:
+    if not getattr(user, "is_authenticated", False):
+        return Clip.objects.none()
+    return Clip.objects.filter(project__owner=user)
+
+
+def get_clip_for_user(user: Any, clip_id: uuid.UUID | str, *, for_update: bool = False) -> Clip:
+    queryset = clips_visible_to(user).select_related("project")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    try:
+        return queryset.get(pk=clip_id)
+    except (Clip.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such clip.") from exc
+
+
+def get_upload_for_user(
+    user: Any, upload_id: uuid.UUID | str, *, for_update: bool = False
+) -> UploadSession:
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such upload.")
+    queryset = UploadSession.objects.filter(owner=user).select_related("clip")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    try:
+        return queryset.get(pk=upload_id)
+    except (UploadSession.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such upload.") from exc

@@ -1,0 +1,180 @@
+"""What every API endpoint shares: the contract's error body, error codes and pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ErrorCode:
+    INVALID_FILE_FORMAT = "INVALID_FILE_FORMAT"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    PROCESSING_FAILED = "PROCESSING_FAILED"
+    STORAGE_QUOTA_EXCEEDED = "STORAGE_QUOTA_EXCEEDED"
+    UNAUTHORIZED_ACCESS = "UNAUTHORIZED_ACCESS"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    VIRUS_DETECTED = "VIRUS_DETECTED"
+    UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+STATUS_FOR_CODE = {
+    ErrorCode.INVALID_FILE_FORMAT: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    ErrorCode.FILE_TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    ErrorCode.PROCESSING_FAILED: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    ErrorCode.STORAGE_QUOTA_EXCEEDED: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    ErrorCode.UNAUTHORIZED_ACCESS: status.HTTP_401_UNAUTHORIZED,
+    ErrorCode.VALIDATION_ERROR: status.HTTP_400_BAD_REQUEST,
+    ErrorCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorCode.CONFLICT: status.HTTP_409_CONFLICT,
+    ErrorCode.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
+    ErrorCode.VIRUS_DETECTED: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    ErrorCode.UPLOAD_INCOMPLETE: status.HTTP_409_CONFLICT,
+    ErrorCode.SERVICE_UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+class ApiError(exceptions.APIException):
+    """An error the client can act on, rendered as the contract's error body.
+
+    Services raise it (or a subclass of `ServiceError` mapped here) with a code from
+    `ErrorCode`, a sentence for the user and optional machine-readable details.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        http_status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail=message, code=code)
+        self.error_code = code
+        self.message = message
+        self.details = details or {}
+        self.status_code = http_status or STATUS_FOR_CODE[code]
+        self.headers = headers or {}
+
+
+class ServiceError(Exception):
+    """Raised by services (which know nothing of HTTP); the API turns it into an ApiError."""
+
+    code = ErrorCode.VALIDATION_ERROR
+
+    def __init__(
+        self, message: str, details: dict[str, Any] | None = None, *, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        if code:
+            self.code = code
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    *,
+    http_status: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        error_body(code, message, details),
+        status=http_status or STATUS_FOR_CODE[code],
+        headers=headers,
+    )
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            text = _first_message(value)
+            if field in ("non_field_errors", "detail"):
+                return text
+            return f"{field}: {text}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every error as `{"error": {"code", "message", "details"}}`."""
+    if isinstance(exc, ApiError):
+        return error_response(
+            exc.error_code,
+            exc.message,
+            exc.details,
+            http_status=exc.status_code,
+            headers=exc.headers,
+        )
+    if isinstance(exc, ServiceError):
+        return error_response(exc.code, exc.message, exc.details)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    if isinstance(exc, Http404):
+        return error_response(ErrorCode.NOT_FOUND, "This item does not exist or is not yours.")
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    headers = {k: v for k, v in response.items() if k in ("Retry-After", "WWW-Authenticate")}
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body(
+            ErrorCode.VALIDATION_ERROR,
+            f"Please correct the request: {_first_message(exc.detail)}",
+            {"fields": exc.detail},
+        )
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        body = error_body(
+            ErrorCode.UNAUTHORIZED_ACCESS,
+            "Sign in to continue: the credentials are missing, invalid or expired.",
+        )
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
+    elif isinstance(exc, exceptions.PermissionDenied):
+        body = error_body(ErrorCode.UNAUTHORIZED_ACCESS, "You are not allowed to do this.")
+    elif isinstance(exc, exceptions.NotFound):
+        body = error_body(ErrorCode.NOT_FOUND, "This item does not exist or is not yours.")
+    elif isinstance(exc, exceptions.Throttled):
+        body = error_body(
+            ErrorCode.RATE_LIMITED,
+            "Too many requests. Please wait a moment and try again.",
+            {"retry_after": exc.wait},
+        )
+    elif isinstance(exc, exceptions.UnsupportedMediaType | exceptions.ParseError):
+        body = error_body(ErrorCode.VALIDATION_ERROR, str(exc.detail))
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.MethodNotAllowed | exceptions.NotAcceptable):
+        body = error_body(ErrorCode.VALIDATION_ERROR, str(exc.detail))
+    else:
+        body = error_body(ErrorCode.VALIDATION_ERROR, _first_message(response.data))
+    response.data = body
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200

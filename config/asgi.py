@@ -1,0 +1,31 @@
+"""ASGI entry point: Django for HTTP, Channels consumers for /ws/ (served by daphne)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from django.conf import settings  # noqa: E402
+
+if settings.EMBEDDED:
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    # Embedded mode has no nginx in front: serve static files from the app itself.
+    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from accounts.websocket_auth import TokenAuthMiddlewareStack  # noqa: E402
+from processing.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

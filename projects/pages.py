@@ -1,0 +1,8 @@
+"""Server-rendered pages (the browser editor builds on these)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")

@@ -1,0 +1,28 @@
+"""Reads of projects, with the one access rule: a user sees only their own projects."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from projects.models import Project
+
+
+def projects_visible_to(user: Any) -> QuerySet[Project]:
+    if not getattr(user, "is_authenticated", False):
+        return Project.objects.none()
+    return Project.objects.filter(owner=user)
+
+
+def get_project_for_user(user: Any, project_id: uuid.UUID | str, *, for_update: bool = False) -> Project:
+    """The project if `user` may see it; another user's project is a 404, like a missing one."""
+    queryset = projects_visible_to(user)
+    if for_update:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.get(pk=project_id)
+    except (Project.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such project.") from exc
