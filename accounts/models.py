@@ -63,7 +63,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_table = "users"
         ordering = ["email"]
         constraints = [
-            models.CheckConstraint(condition=Q(storage_used__gte=0), name="user_storage_used_gte_0"),
+            models.CheckConstraint(
+                condition=Q(storage_used__gte=0), name="user_storage_used_gte_0"
+            ),
             models.CheckConstraint(
                 condition=Q(storage_reserved__gte=0), name="user_storage_reserved_gte_0"
             ),
@@ -82,4 +84,3 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def storage_available(self) -> int:
         return max(0, self.storage_limit - self.storage_used - self.storage_reserved)
-

@@ -31,5 +31,5 @@ def _resolve_user(token: str) -> Any | None:
     return user
 
 
-def TokenAuthMiddlewareStack(inner: Any) -> Any:  # noqa: N802 - mirrors AuthMiddlewareStack
+def TokenAuthMiddlewareStack(inner: Any) -> Any:
     return AuthMiddlewareStack(QueryTokenAuthMiddleware(inner))

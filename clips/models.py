@@ -19,7 +19,10 @@ class Clip(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="clips")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clips", db_column="user_id"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="clips",
+        db_column="user_id",
     )
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True)
@@ -53,7 +56,8 @@ class Clip(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(file_size__isnull=True) | Q(file_size__gte=0), name="clip_file_size_gte_0"
+                condition=Q(file_size__isnull=True) | Q(file_size__gte=0),
+                name="clip_file_size_gte_0",
             ),
             models.CheckConstraint(
                 condition=Q(duration__isnull=True) | Q(duration__gte=0), name="clip_duration_gte_0"
@@ -109,9 +113,13 @@ class UploadSession(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(size__gt=0), name="upload_size_gt_0"),
             models.CheckConstraint(condition=Q(chunk_size__gt=0), name="upload_chunk_size_gt_0"),
-            models.CheckConstraint(condition=Q(total_chunks__gt=0), name="upload_total_chunks_gt_0"),
             models.CheckConstraint(
-                condition=Q(status__in=["active", "completing", "complete", "cancelled", "expired"]),
+                condition=Q(total_chunks__gt=0), name="upload_total_chunks_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["active", "completing", "complete", "cancelled", "expired"]
+                ),
                 name="upload_status_valid",
             ),
         ]

@@ -51,7 +51,9 @@ class Project(models.Model):
             models.CheckConstraint(
                 condition=Q(total_duration__gte=0), name="project_total_duration_gte_0"
             ),
-            models.CheckConstraint(condition=Q(clips_count__gte=0), name="project_clips_count_gte_0"),
+            models.CheckConstraint(
+                condition=Q(clips_count__gte=0), name="project_clips_count_gte_0"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "exporting", "exported", "archived"]),
                 name="project_status_valid",

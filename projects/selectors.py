@@ -17,7 +17,9 @@ def projects_visible_to(user: Any) -> QuerySet[Project]:
     return Project.objects.filter(owner=user)
 
 
-def get_project_for_user(user: Any, project_id: uuid.UUID | str, *, for_update: bool = False) -> Project:
+def get_project_for_user(
+    user: Any, project_id: uuid.UUID | str, *, for_update: bool = False
+) -> Project:
     """The project if `user` may see it; another user's project is a 404, like a missing one."""
     queryset = projects_visible_to(user)
     if for_update:
@@ -26,3 +28,11 @@ def get_project_for_user(user: Any, project_id: uuid.UUID | str, *, for_update: 
         return queryset.get(pk=project_id)
     except (Project.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such project.") from exc
+
+
+def project_list(*, user: Any, status: str | None = None) -> QuerySet[Project]:
+    """The user's projects, most recently changed first (index project_owner_updated_idx)."""
+    queryset = projects_visible_to(user).order_by("-updated_at", "id")
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset

@@ -33,7 +33,9 @@ class TimelineSegment(models.Model):
         ordering = ["layer", "start_time"]
         indexes = [
             # Reading a timeline and checking overlaps: a project's segments by layer and time.
-            models.Index(fields=["project", "layer", "start_time"], name="segment_project_layer_idx"),
+            models.Index(
+                fields=["project", "layer", "start_time"], name="segment_project_layer_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(start_time__gte=0), name="segment_start_time_gte_0"),

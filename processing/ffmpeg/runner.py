@@ -1,0 +1,221 @@
+"""Run one FFmpeg or ffprobe command: progress, timeout, cancellation, niceness, memory cap.
+
+Commands come as argument lists from the builders in this package; nothing goes through a
+shell. FFmpeg writes `-progress pipe:1` key=value blocks on stdout, which become a 0–1
+fraction of the expected output duration. stderr goes to a file so a chatty FFmpeg can never
+block on a full pipe; its tail becomes the developer-facing error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from processing.ffmpeg.safety import safe_input_args
+
+STDERR_TAIL_BYTES = 8000
+CANCEL_POLL_SECONDS = 0.25
+KILL_GRACE_SECONDS = 1.0
+
+
+class FFmpegError(Exception):
+    """FFmpeg failed, timed out or was cancelled; `stderr` holds the tail of its error output."""
+
+    def __init__(self, message: str, *, stderr: str = "", returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+        self.returncode = returncode
+
+
+class FFmpegCancelled(FFmpegError):
+    pass
+
+
+class FFmpegTimeout(FFmpegError):
+    pass
+
+
+@dataclass(frozen=True)
+class FFmpegResult:
+    returncode: int
+    stderr: str
+    elapsed: float
+    cpu_seconds: float
+
+
+def _limits_prefix() -> list[str]:
+    """Lower priority and cap address space, through util-linux rather than preexec_fn
+    (which is unsafe in the threaded worker processes)."""
+    prefix: list[str] = []
+    memory = settings.FFMPEG_MEMORY_LIMIT_BYTES
+    if memory and shutil.which("prlimit"):
+        prefix += ["prlimit", f"--as={memory}", "--"]
+    if shutil.which("nice"):
+        prefix += ["nice", "-n", str(settings.FFMPEG_NICENESS)]
+    return prefix
+
+
+def parse_progress_time(key: str, value: str) -> float | None:
+    """Seconds of output written, from one `-progress` line (`out_time_us=…`)."""
+    if key in ("out_time_us", "out_time_ms"):
+        # FFmpeg reports microseconds under both names (out_time_ms is a historical misnomer).
+        try:
+            micros = int(value)
+        except ValueError:
+            return None
+        return max(0.0, micros / 1_000_000)
+    return None
+
+
+def run_ffmpeg(
+    args: list[str],
+    *,
+    expected_duration: float | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    timeout: float | None = None,
+    cwd: Path | None = None,
+) -> FFmpegResult:
+    """Run an ffmpeg argument list (from a builder) to completion or raise FFmpegError.
+
+    `on_progress` receives a fraction 0–1 of `expected_duration`. `should_cancel` is polled
+    about four times a second; when it turns true FFmpeg is terminated (killed after a
+    second) and FFmpegCancelled raised, so a cancel takes effect well within two seconds.
+    """
+    timeout = timeout if timeout is not None else settings.FFMPEG_TIMEOUT_SECONDS
+    with tempfile.TemporaryFile(dir=cwd) as stderr_file:
+        started = time.monotonic()
+        usage_before = os.times()
+        process = subprocess.Popen(
+            [*_limits_prefix(), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        last_time = [0.0]
+
+        def read_progress() -> None:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                key, _, value = raw.decode(errors="replace").strip().partition("=")
+                seconds = parse_progress_time(key, value)
+                if seconds is not None:
+                    last_time[0] = seconds
+                    if on_progress and expected_duration:
+                        on_progress(min(1.0, seconds / expected_duration))
+
+        reader = threading.Thread(target=read_progress, daemon=True)
+        reader.start()
+        cancelled = timed_out = False
+        while process.poll() is None:
+            if should_cancel is not None and should_cancel():
+                cancelled = True
+                _stop(process)
+                break
+            if time.monotonic() - started > timeout:
+                timed_out = True
+                _stop(process)
+                break
+            try:
+                process.wait(CANCEL_POLL_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        process.wait()
+        reader.join(timeout=2)
+        usage_after = os.times()
+        stderr_file.seek(0, os.SEEK_END)
+        size = stderr_file.tell()
+        stderr_file.seek(max(0, size - STDERR_TAIL_BYTES))
+        stderr = stderr_file.read().decode(errors="replace").strip()
+
+    elapsed = time.monotonic() - started
+    cpu = (usage_after.children_user - usage_before.children_user) + (
+        usage_after.children_system - usage_before.children_system
+    )
+    if cancelled:
+        raise FFmpegCancelled("FFmpeg was stopped because the job was cancelled.", stderr=stderr)
+    if timed_out:
+        raise FFmpegTimeout(
+            f"FFmpeg took longer than {timeout:.0f} s and was stopped.", stderr=stderr
+        )
+    if process.returncode != 0:
+        raise FFmpegError(
+            f"FFmpeg exited with code {process.returncode}.",
+            stderr=stderr,
+            returncode=process.returncode,
+        )
+    if on_progress:
+        on_progress(1.0)
+    return FFmpegResult(
+        returncode=process.returncode, stderr=stderr, elapsed=elapsed, cpu_seconds=cpu
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(KILL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def ffprobe_args(path: Path | str, *, extra: list[str] | None = None) -> list[str]:
+    """ffprobe of one local file as JSON: format, streams, with the safe input flags."""
+    return [
+        settings.FFPROBE_BINARY,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        *(extra or []),
+        *safe_input_args(path),
+    ]
+
+
+def run_ffprobe_json(args: list[str], *, timeout: float = 120) -> dict[str, Any]:
+    """Run an ffprobe argument list and parse its JSON output."""
+    try:
+        completed = subprocess.run(
+            [*_limits_prefix(), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegTimeout(f"ffprobe took longer than {timeout:.0f} s.") from exc
+    stderr = completed.stderr.decode(errors="replace")[-STDERR_TAIL_BYTES:].strip()
+    if completed.returncode != 0:
+        raise FFmpegError(
+            f"ffprobe exited with code {completed.returncode}.",
+            stderr=stderr,
+            returncode=completed.returncode,
+        )
+    try:
+        data = json.loads(completed.stdout or b"{}")
+    except json.JSONDecodeError as exc:
+        raise FFmpegError("ffprobe printed something that is not JSON.", stderr=stderr) from exc
+    return data if isinstance(data, dict) else {}

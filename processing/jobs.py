@@ -1,0 +1,1 @@
+"""Imports every module that registers job handlers with processing.runner.register."""

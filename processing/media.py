@@ -1,0 +1,176 @@
+"""What a media file is, decided by ffprobe (never by its name), and whether we accept it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from config.api import ErrorCode, ServiceError
+from processing.ffmpeg.commands import decode_check_args
+from processing.ffmpeg.runner import FFmpegError, ffprobe_args, run_ffmpeg, run_ffprobe_json
+from processing.ffmpeg.safety import MAX_HEIGHT, MAX_PIXELS, MAX_WIDTH, SOURCE_DEMUXERS
+
+MAX_FPS = 240
+# Real video never carries less than this many bytes per second; a file that claims a duration
+# its size cannot hold is a crafted or broken file (and would make FFmpeg decode for hours).
+MIN_BYTES_PER_SECOND = 1000
+
+
+def _rate(value: str | None) -> float | None:
+    if not value or value in ("0/0", "0"):
+        return None
+    try:
+        rate = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return float(rate) if rate > 0 else None
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side in stream.get("side_data_list") or []:
+        if "rotation" in side:
+            try:
+                return round(float(side["rotation"])) % 360
+            except (TypeError, ValueError):
+                return 0
+    try:
+        return int(stream.get("tags", {}).get("rotate", 0)) % 360
+    except (TypeError, ValueError):
+        return 0
+
+
+def _float(value: Any) -> float | None:
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if result == result else None  # NaN check
+
+
+def describe_probe(data: dict[str, Any], *, file_size: int) -> dict[str, Any]:
+    """Turn ffprobe's JSON into the clip metadata the API shows (pure, testable)."""
+    fmt = data.get("format") or {}
+    streams = data.get("streams") or []
+    videos = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video"
+        and not (s.get("disposition") or {}).get("attached_pic")
+        and s.get("codec_name") not in (None, "none")
+    ]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    video = videos[0] if videos else {}
+    audio = audios[0] if audios else {}
+    width = int(video.get("width") or 0)
+    height = int(video.get("height") or 0)
+    rotation = _rotation(video) if video else 0
+    display_w, display_h = (height, width) if rotation in (90, 270) else (width, height)
+    avg_fps = _rate(video.get("avg_frame_rate"))
+    real_fps = _rate(video.get("r_frame_rate"))
+    duration = _float(fmt.get("duration")) or _float(video.get("duration"))
+    return {
+        "container": fmt.get("format_name", ""),
+        "container_long_name": fmt.get("format_long_name", ""),
+        "duration": duration,
+        "bit_rate": int(_float(fmt.get("bit_rate")) or 0) or None,
+        "file_size": file_size,
+        "video_codec": video.get("codec_name"),
+        "video_profile": video.get("profile"),
+        "pix_fmt": video.get("pix_fmt"),
+        "width": width,
+        "height": height,
+        "display_width": display_w,
+        "display_height": display_h,
+        "rotation": rotation,
+        "fps": round(avg_fps or real_fps or 0, 3) or None,
+        "r_frame_rate": video.get("r_frame_rate"),
+        "avg_frame_rate": video.get("avg_frame_rate"),
+        "variable_frame_rate": bool(
+            avg_fps and real_fps and abs(avg_fps - real_fps) / real_fps > 0.01
+        ),
+        "time_base": video.get("time_base"),
+        "has_audio": bool(audios),
+        "audio_codec": audio.get("codec_name"),
+        "audio_channels": audio.get("channels"),
+        "audio_sample_rate": int(audio["sample_rate"]) if audio.get("sample_rate") else None,
+        "video_streams": len(videos),
+        "audio_streams": len(audios),
+    }
+
+
+def _reject(reason: str, **details: Any) -> ServiceError:
+    return ServiceError(
+        f"This file cannot be used as a video clip: {reason}",
+        {"reason": reason, **details},
+        code=ErrorCode.INVALID_FILE_FORMAT,
+    )
+
+
+def check_probe(info: dict[str, Any]) -> None:
+    """Raise INVALID_FILE_FORMAT when the probed file is outside what we accept (pure)."""
+    container_names = set(str(info.get("container") or "").split(","))
+    if not container_names & set(SOURCE_DEMUXERS):
+        raise _reject(f"its container ({info.get('container') or 'unknown'}) is not supported.")
+    if not info.get("video_streams"):
+        raise _reject("it has no video stream.")
+    width, height = info.get("width") or 0, info.get("height") or 0
+    if width <= 0 or height <= 0:
+        raise _reject("its video has no picture size.")
+    if (
+        max(width, height) > MAX_WIDTH
+        or min(width, height) > MAX_HEIGHT
+        or width * height > MAX_PIXELS
+    ):
+        raise _reject(
+            f"its picture ({width}x{height}) is larger than 8K ({MAX_WIDTH}x{MAX_HEIGHT}).",
+            width=width,
+            height=height,
+        )
+    fps = info.get("fps") or 0
+    if fps > MAX_FPS:
+        raise _reject(f"its frame rate ({fps:g} fps) is above {MAX_FPS} fps.")
+    duration = info.get("duration")
+    if not duration or duration <= 0:
+        raise _reject("its duration is unknown or zero.")
+    max_duration = settings.MEDIA_MAX_DURATION_SECONDS
+    if duration > max_duration:
+        raise _reject(
+            f"it is longer than the {max_duration / 3600:g} hours a clip may last.",
+            duration=duration,
+        )
+    if info.get("file_size", 0) / duration < MIN_BYTES_PER_SECOND:
+        raise _reject(
+            "it claims a duration its size cannot hold (the file is damaged or crafted).",
+            duration=duration,
+        )
+
+
+def media_validate(path: Path) -> dict[str, Any]:
+    """Probe a local file and decode its first video frame; return its metadata or raise
+    ServiceError(INVALID_FILE_FORMAT) with a plain reason. Nothing is decoded before the
+    header checks pass, so pixel bombs and absurd durations never reach a decoder."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise _reject("the file is empty.")
+    try:
+        data = run_ffprobe_json(ffprobe_args(path))
+    except FFmpegError as exc:
+        raise _reject("it is not a video file we can read.", probe_error=exc.stderr[-500:]) from exc
+    info = describe_probe(data, file_size=path.stat().st_size)
+    check_probe(info)
+    try:
+        run_ffmpeg(decode_check_args(path), timeout=120)
+    except FFmpegError as exc:
+        raise _reject(
+            "its video stream cannot be decoded.", decode_error=exc.stderr[-500:]
+        ) from exc
+    return info
+
+
+def duration_decimal(seconds: float | None) -> Decimal | None:
+    if seconds is None:
+        return None
+    return Decimal(str(round(seconds, 3)))

@@ -1,0 +1,281 @@
+"""The one runner every processing job goes through.
+
+A job row is a state machine: pending → running → completed | failed | cancelled. The runner
+claims the row with a conditional update (so a redelivered message never runs a job twice at
+once), keeps a heartbeat while the work runs, writes throttled progress, turns exceptions into
+a user-facing message plus developer detail, and always removes the job's temp folder.
+
+Cancellation is cooperative: the cancel service sets the row to `cancelled`; the work polls
+`ctx.should_cancel()` (FFmpeg runs poll it four times a second) and stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from processing import events
+from processing.ffmpeg.runner import FFmpegCancelled, FFmpegError
+from processing.models import ProcessingJob
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10
+# A running job whose heartbeat is older than this belongs to a dead worker and may be re-run.
+STALE_AFTER = timedelta(seconds=60)
+PROGRESS_WRITE_INTERVAL = 0.5  # at most a few progress messages a second per job
+CANCEL_CHECK_INTERVAL = 0.25
+
+
+class JobFailed(Exception):
+    """Stop the job as failed with a message the user can act on."""
+
+    def __init__(self, user_message: str, developer_detail: str = "") -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.developer_detail = developer_detail
+
+
+class JobCancelled(Exception):
+    pass
+
+
+JobHandler = Callable[["JobContext"], dict[str, Any]]
+_HANDLERS: dict[str, JobHandler] = {}
+
+
+def register(job_type: str) -> Callable[[JobHandler], JobHandler]:
+    """Decorator: the function that does the work of one job type."""
+
+    def decorator(func: JobHandler) -> JobHandler:
+        _HANDLERS[job_type] = func
+        return func
+
+    return decorator
+
+
+def handler_for(job_type: str) -> JobHandler:
+    if job_type not in _HANDLERS:
+        # Handlers live in the modules that own the work; import them on first use.
+        import processing.jobs  # noqa: F401
+    return _HANDLERS[job_type]
+
+
+class JobContext:
+    """What a job handler gets: its row, a temp folder, progress and cancellation."""
+
+    def __init__(self, job: ProcessingJob, tmp_dir: Path) -> None:
+        self.job = job
+        self.tmp_dir = tmp_dir
+        self._last_progress_write = 0.0
+        self._last_cancel_check = 0.0
+        self._cancelled = False
+
+    def should_cancel(self) -> bool:
+        now = time.monotonic()
+        if not self._cancelled and now - self._last_cancel_check >= CANCEL_CHECK_INTERVAL:
+            self._last_cancel_check = now
+            status = (
+                ProcessingJob.objects.filter(pk=self.job.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            self._cancelled = status == ProcessingJob.Status.CANCELLED or status is None
+        return self._cancelled
+
+    def check_cancelled(self) -> None:
+        if self.should_cancel():
+            raise JobCancelled()
+
+    def progress(self, percent: float, *, force: bool = False) -> None:
+        """Record progress (0–100); written and broadcast at most twice a second."""
+        now = time.monotonic()
+        if not force and now - self._last_progress_write < PROGRESS_WRITE_INTERVAL:
+            return
+        self._last_progress_write = now
+        value = Decimal(str(round(max(0.0, min(100.0, percent)), 2)))
+        updated = ProcessingJob.objects.filter(
+            pk=self.job.pk, status=ProcessingJob.Status.RUNNING
+        ).update(progress=value, heartbeat_at=timezone.now())
+        if updated:
+            self.job.progress = value
+            events.send_now(job_groups(self.job), progress_message(self.job))
+
+    def progress_callback(self, start: float, end: float) -> Callable[[float], None]:
+        """A callback mapping an FFmpeg fraction 0–1 onto the range start–end percent."""
+
+        def callback(fraction: float) -> None:
+            self.progress(start + (end - start) * fraction)
+
+        return callback
+
+
+def job_groups(job: ProcessingJob) -> list[str]:
+    groups = [events.user_group(job.owner_id)]
+    if job.project_id:
+        groups.append(events.project_group(job.project_id))
+    return groups
+
+
+def progress_message(job: ProcessingJob) -> dict[str, Any]:
+    return {
+        "type": "processing:progress",
+        "job_id": job.pk,
+        "job_type": job.job_type,
+        "clip_id": job.clip_id,
+        "project_id": job.project_id,
+        "progress": float(job.progress),
+        "status": job.status,
+    }
+
+
+def finished_message(job: ProcessingJob) -> dict[str, Any]:
+    message = progress_message(job)
+    if job.status == ProcessingJob.Status.COMPLETED:
+        message["type"] = "processing:completed"
+        message["output_data"] = job.output_data
+    else:
+        message["type"] = "processing:failed"
+        message["error_message"] = job.error_message
+    return message
+
+
+def _claim(job_id: uuid.UUID | str) -> ProcessingJob | None:
+    now = timezone.now()
+    claimable = Q(status=ProcessingJob.Status.PENDING) | Q(
+        status=ProcessingJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    )
+    claimed = ProcessingJob.objects.filter(claimable, pk=job_id).update(
+        status=ProcessingJob.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        progress=0,
+        error_message="",
+        developer_error="",
+    )
+    if not claimed:
+        return None
+    return ProcessingJob.objects.select_related("clip", "project", "owner").get(pk=job_id)
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, job_id: uuid.UUID) -> None:
+        super().__init__(daemon=True)
+        self.job_id = job_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                ProcessingJob.objects.filter(
+                    pk=self.job_id, status=ProcessingJob.Status.RUNNING
+                ).update(heartbeat_at=timezone.now())
+        finally:
+            close_old_connections()
+
+
+def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:
+    """Run a job once; returns the finished row, or None when there was nothing to claim
+    (already finished, cancelled, or running on a live worker)."""
+    job = _claim(job_id)
+    if job is None:
+        logger.info("job %s: nothing to claim", job_id)
+        return None
+    tmp_dir = Path(settings.PROCESSING_TMP_DIR) / f"job-{job.pk}"
+    shutil.rmtree(tmp_dir, ignore_errors=True)  # leftovers of an attempt that died
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    ctx = JobContext(job, tmp_dir)
+    heartbeat = _Heartbeat(job.pk)
+    heartbeat.start()
+    events.send_now(job_groups(job), progress_message(job))
+    outcome: dict[str, Any]
+    try:
+        output = handler_for(job.job_type)(ctx)
+        outcome = {"status": ProcessingJob.Status.COMPLETED, "output_data": output or {}}
+    except (JobCancelled, FFmpegCancelled):
+        outcome = {"status": ProcessingJob.Status.CANCELLED}
+    except JobFailed as exc:
+        outcome = {
+            "status": ProcessingJob.Status.FAILED,
+            "error_message": exc.user_message,
+            "developer_error": exc.developer_detail,
+        }
+    except FFmpegError as exc:
+        outcome = {
+            "status": ProcessingJob.Status.FAILED,
+            "error_message": "The video could not be processed. Try again, or upload the file "
+            "again if it keeps failing.",
+            "developer_error": f"{exc}\n{exc.stderr}",
+        }
+    except OSError as exc:
+        outcome = {
+            "status": ProcessingJob.Status.FAILED,
+            "error_message": _os_error_message(exc),
+            "developer_error": traceback.format_exc(),
+        }
+    except Exception:
+        logger.exception("job %s (%s) crashed", job.pk, job.job_type)
+        outcome = {
+            "status": ProcessingJob.Status.FAILED,
+            "error_message": "Something went wrong on our side while processing. Please try again.",
+            "developer_error": traceback.format_exc(),
+        }
+    finally:
+        heartbeat.stopped.set()
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return _finish(job, outcome)
+
+
+def _os_error_message(exc: OSError) -> str:
+    if exc.errno == 28:  # ENOSPC
+        return (
+            "The server ran out of temporary disk space while processing. Please try again later."
+        )
+    return "A file could not be read or written while processing. Please try again."
+
+
+def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
+    now = timezone.now()
+    fields: dict[str, Any] = {"completed_at": now, **outcome}
+    if outcome["status"] == ProcessingJob.Status.COMPLETED:
+        fields["progress"] = Decimal("100")
+    with transaction.atomic():
+        if outcome["status"] == ProcessingJob.Status.CANCELLED:
+            # The cancel service already set the status; only stamp the time.
+            ProcessingJob.objects.filter(pk=job.pk).update(completed_at=now)
+        else:
+            # Only a job still running is finished here: a cancel in between wins.
+            ProcessingJob.objects.filter(pk=job.pk, status=ProcessingJob.Status.RUNNING).update(
+                **fields
+            )
+        job.refresh_from_db()
+        message = finished_message(job)
+        groups = job_groups(job)
+        transaction.on_commit(lambda: events.send_now(groups, message))
+    for hook in _AFTER_FINISH:
+        hook(job)
+    return job
+
+
+# Called with every finished job (the ingest pipeline advances a clip through its steps).
+_AFTER_FINISH: list[Callable[[ProcessingJob], None]] = []
+
+
+def after_finish(func: Callable[[ProcessingJob], None]) -> Callable[[ProcessingJob], None]:
+    _AFTER_FINISH.append(func)
+    return func
