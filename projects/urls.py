@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from projects import api
+
+urlpatterns = [
+    path("projects", api.ProjectListView.as_view(), name="project-list"),
+    path("projects/<uuid:project_id>", api.ProjectDetailView.as_view(), name="project-detail"),
+]

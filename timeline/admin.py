@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from timeline.models import TimelineSegment
+from timeline.services import segment_delete
+
+
+@admin.register(TimelineSegment)
+class TimelineSegmentAdmin(admin.ModelAdmin):
+    """Read-only apart from deleting: edits must keep the version and the project duration true."""
+
+    list_display = ["project", "clip", "layer", "start_time", "duration"]
+    list_filter = ["layer"]
+    search_fields = ["name", "project__name", "clip__name", "project__owner__email"]
+    list_select_related = ["project", "clip"]
+    ordering = ["project", "layer", "start_time"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: TimelineSegment) -> None:
+        segment_delete(segment=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TimelineSegment]) -> None:
+        for segment in queryset.select_related("project"):
+            segment_delete(segment=segment, user=request.user)

@@ -1,0 +1,154 @@
+"""The timeline over HTTP: read it, save it whole, edit or delete one segment."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import ApiError, ErrorCode
+from projects.selectors import get_project_for_user
+from timeline.models import TimelineSegment
+from timeline.selectors import get_segment_for_user, timeline_get
+from timeline.services import segment_delete, segment_update, timeline_replace
+
+MAX_SEGMENTS = 2000
+
+
+class SecondsField(serializers.DecimalField):
+    """Seconds as a JSON number, rounded to milliseconds (clients send floats like 1.2000001)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 10)
+        kwargs.setdefault("decimal_places", 3)
+        kwargs.setdefault("rounding", ROUND_HALF_UP)
+        super().__init__(**kwargs)
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        return super().validate_precision(self.quantize(value))
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    clip_id = serializers.UUIDField(read_only=True)
+    start_time = SecondsField(read_only=True)
+    source_start = SecondsField(read_only=True)
+    duration = SecondsField(read_only=True)
+
+    class Meta:
+        model = TimelineSegment
+        fields = ["id", "clip_id", "name", "layer", "start_time", "source_start", "duration"]
+        read_only_fields = fields
+
+
+class SegmentWithVersionSerializer(SegmentSerializer):
+    timeline_version = serializers.IntegerField(source="project.timeline_version", read_only=True)
+
+    class Meta(SegmentSerializer.Meta):
+        fields = [*SegmentSerializer.Meta.fields, "timeline_version"]
+        read_only_fields = fields
+
+
+class TimelineSerializer(serializers.Serializer):
+    project_id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    duration = SecondsField(max_digits=12)
+    segments = SegmentSerializer(many=True)
+
+
+class SegmentInputSerializer(serializers.Serializer):
+    clip_id = serializers.UUIDField()
+    name = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
+    layer = serializers.ChoiceField(
+        choices=TimelineSegment.Layer.choices, required=False, default=TimelineSegment.Layer.VIDEO
+    )
+    start_time = SecondsField(min_value=Decimal("0"))
+    source_start = SecondsField(min_value=Decimal("0"), required=False, default=Decimal("0"))
+    duration = SecondsField(min_value=Decimal("0.001"))
+
+
+class TimelineSegmentInputSerializer(SegmentInputSerializer):
+    id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class TimelineInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0)
+    segments = TimelineSegmentInputSerializer(many=True, max_length=MAX_SEGMENTS)
+
+
+class SegmentUpdateInputSerializer(SegmentInputSerializer):
+    version = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="The timeline version this edit is based on; 409 if someone saved since.",
+    )
+
+
+class VersionQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0, required=False)
+
+
+def _first(messages: Any) -> str:
+    while isinstance(messages, list | dict) and messages:
+        messages = messages[0] if isinstance(messages, list) else next(iter(messages.values()))
+    return str(messages)
+
+
+def _validation_error(errors: dict[str, Any]) -> ApiError:
+    """Name the first bad segment and field, as the editor highlights that one."""
+    details: dict[str, Any] = {"fields": errors}
+    items = errors.get("segments")
+    if isinstance(items, list) and any(items):
+        index = next(i for i, item in enumerate(items) if item)
+        field = next(iter(items[index]))
+        details |= {"segment": index, "field": field}
+        where = f"segments[{index}].{field}"
+        text = _first(items[index][field])
+    else:
+        where = next(iter(errors))
+        details["field"] = where
+        text = _first(errors[where])
+    if where == "non_field_errors":
+        return ApiError(ErrorCode.VALIDATION_ERROR, f"Please correct the request: {text}", details)
+    return ApiError(ErrorCode.VALIDATION_ERROR, f"Please correct {where}: {text}", details)
+
+
+def _parse(serializer: serializers.Serializer) -> dict[str, Any]:
+    if not serializer.is_valid():
+        raise _validation_error(serializer.errors)
+    return dict(serializer.validated_data)
+
+
+class TimelineView(APIView):
+    def get(self, request: Request, project_id: str) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+    def post(self, request: Request, project_id: str) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        data = _parse(TimelineInputSerializer(data=request.data))
+        project = timeline_replace(project=project, user=request.user, **data)
+        return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+
+class SegmentDetailView(APIView):
+    def put(self, request: Request, segment_id: str) -> Response:
+        return self._update(request, segment_id, partial=False)
+
+    def patch(self, request: Request, segment_id: str) -> Response:
+        return self._update(request, segment_id, partial=True)
+
+    def _update(self, request: Request, segment_id: str, *, partial: bool) -> Response:
+        segment = get_segment_for_user(request.user, segment_id)
+        data = _parse(SegmentUpdateInputSerializer(data=request.data, partial=partial))
+        segment = segment_update(segment=segment, user=request.user, **data)
+        return Response(SegmentWithVersionSerializer(segment).data)
+
+    def delete(self, request: Request, segment_id: str) -> Response:
+        segment = get_segment_for_user(request.user, segment_id)
+        query = _parse(VersionQuerySerializer(data=request.query_params))
+        segment_delete(segment=segment, user=request.user, **query)
+        return Response(status=status.HTTP_204_NO_CONTENT)
