@@ -15,6 +15,8 @@ from allauth.headless.tokens.strategies.jwt import internal as jwt_internal
 from allauth.headless.tokens.strategies.jwt.strategy import JWTTokenStrategy
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.utils import timezone
 
 
@@ -44,9 +46,27 @@ def token_pair_issue(*, user: Any) -> TokenPair:
     return TokenPair(access=access, refresh=refresh)
 
 
+def _lock_token_session(token: str) -> None:
+    """Lock the session row a refresh token points at, for the rest of the transaction.
+
+    Rotation reads the session's list of live refresh tokens, drops one and saves it back:
+    without the lock two requests racing with the same token would both get a new pair.
+    """
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return
+    payload = jwt_internal.decode_token(token, "refresh")
+    if payload is None:
+        return
+    session_key = jwt_internal.session_key_from_sid(payload["sid"])
+    if session_key:
+        list(Session.objects.select_for_update().filter(session_key=session_key).values("pk"))
+
+
 def token_pair_refresh(*, refresh: str) -> TokenPair | None:
     """A new pair for a valid refresh token, which is used up; None when it is not valid."""
-    pair = JWTTokenStrategy().refresh_token(refresh)
+    with transaction.atomic():
+        _lock_token_session(refresh)
+        pair = JWTTokenStrategy().refresh_token(refresh)
     if pair is None:
         return None
     return TokenPair(access=pair[0], refresh=pair[1])

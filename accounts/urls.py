@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from accounts import api
+
+urlpatterns = [
+    path("auth/register", api.RegisterView.as_view(), name="auth-register"),
+    path("auth/login", api.LoginView.as_view(), name="auth-login"),
+    path("auth/refresh", api.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/logout", api.LogoutView.as_view(), name="auth-logout"),
+    path("auth/me", api.MeView.as_view(), name="auth-me"),
+]
