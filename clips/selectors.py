@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
-from clips.models import Clip, UploadSession
+from clips.models import Clip, UploadChunk, UploadSession
 
 
 def clips_visible_to(user: Any) -> QuerySet[Clip]:
@@ -39,3 +40,26 @@ def get_upload_for_user(
         return queryset.get(pk=upload_id)
     except (UploadSession.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such upload.") from exc
+
+
+def clips_for_project(project: Any) -> QuerySet[Clip]:
+    """A project's clip library, oldest first, with what the list serializer reads."""
+    return Clip.objects.filter(project=project).select_related("upload").order_by("created_at")
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    received_chunks: int
+    received_bytes: int
+
+
+def upload_progress(*, upload: UploadSession) -> UploadProgress:
+    totals = UploadChunk.objects.filter(upload=upload).aggregate(
+        chunks=Count("pk"), size=Sum("size")
+    )
+    return UploadProgress(received_chunks=totals["chunks"], received_bytes=totals["size"] or 0)
+
+
+def upload_missing_chunks(*, upload: UploadSession) -> list[int]:
+    received = set(UploadChunk.objects.filter(upload=upload).values_list("index", flat=True))
+    return [index for index in range(upload.total_chunks) if index not in received]

@@ -7,8 +7,10 @@ layer, Dramatiq's stub broker. Production mode: every service comes from the env
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
+from tempfile import gettempdir
 
 import dj_database_url
 
@@ -92,6 +94,9 @@ if EMBEDDED:
             "NAME": VAR_DIR / "db.sqlite3",
             # Worker threads share the file with the web server; wait instead of failing.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Tests get a file of their own per process, not shared-cache memory: concurrency
+            # specs need SQLite's busy timeout, which in-memory shared cache never applies.
+            "TEST": {"NAME": str(Path(gettempdir()) / f"clipseq-test-{os.getpid()}.sqlite3")},
         }
     }
 else:

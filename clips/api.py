@@ -1,0 +1,330 @@
+"""Clips and uploads over HTTP: thin views that parse, fetch with permission, call one
+service and serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpResponseRedirect
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clips import services
+from clips.models import Clip, UploadSession
+from clips.selectors import (
+    clips_for_project,
+    get_clip_for_user,
+    get_upload_for_user,
+    upload_missing_chunks,
+    upload_progress,
+)
+from clips.storage import storage_download_url, storage_url
+from config.api import ApiError, ErrorCode, Pagination
+from processing.models import ProcessingJob
+from projects.selectors import get_project_for_user
+
+# Multipart framing around the file: boundaries, headers and the `name` field.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+# --- serializers ------------------------------------------------------------------------------
+
+
+class ClipSerializer(serializers.ModelSerializer):
+    project_id = serializers.UUIDField(read_only=True)
+    thumbnail_url = serializers.SerializerMethodField()
+    proxy_url = serializers.SerializerMethodField()
+    filmstrip_url = serializers.SerializerMethodField()
+    waveform_url = serializers.SerializerMethodField()
+    upload_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Clip
+        fields = [
+            "id",
+            "project_id",
+            "name",
+            "description",
+            "original_filename",
+            "file_size",
+            "duration",
+            "resolution",
+            "status",
+            "metadata",
+            "tags",
+            "thumbnail_url",
+            "proxy_url",
+            "filmstrip_url",
+            "waveform_url",
+            "upload_id",
+            "error_message",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_thumbnail_url(self, clip: Clip) -> str | None:
+        return storage_url(clip.thumbnail_path)
+
+    def get_proxy_url(self, clip: Clip) -> str | None:
+        return storage_url(clip.proxy_path)
+
+    def get_filmstrip_url(self, clip: Clip) -> str | None:
+        return storage_url(clip.filmstrip_path)
+
+    def get_waveform_url(self, clip: Clip) -> str | None:
+        return storage_url(clip.waveform_path)
+
+    def get_upload_id(self, clip: Clip) -> str | None:
+        try:
+            return str(clip.upload.pk)
+        except ObjectDoesNotExist:
+            return None
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    """An upload with its progress, passed in the context by the view (one aggregate query)."""
+
+    clip_id = serializers.UUIDField(read_only=True)
+    received_chunks = serializers.SerializerMethodField()
+    received_bytes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UploadSession
+        fields = [
+            "id",
+            "clip_id",
+            "filename",
+            "size",
+            "chunk_size",
+            "total_chunks",
+            "received_chunks",
+            "received_bytes",
+            "status",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+    def get_received_chunks(self, upload: UploadSession) -> int:
+        return self.context["progress"].received_chunks
+
+    def get_received_bytes(self, upload: UploadSession) -> int:
+        return self.context["progress"].received_bytes
+
+
+class UploadStatusSerializer(UploadSerializer):
+    missing_chunks = serializers.SerializerMethodField()
+
+    class Meta(UploadSerializer.Meta):
+        fields = [*UploadSerializer.Meta.fields, "missing_chunks"]
+        read_only_fields = fields
+
+    def get_missing_chunks(self, upload: UploadSession) -> list[int]:
+        return upload_missing_chunks(upload=upload)
+
+
+def upload_data(upload: UploadSession, *, with_missing: bool = False) -> dict[str, Any]:
+    serializer_class = UploadStatusSerializer if with_missing else UploadSerializer
+    return serializer_class(upload, context={"progress": upload_progress(upload=upload)}).data
+
+
+class JobSerializer(serializers.ModelSerializer):
+    clip_id = serializers.UUIDField(read_only=True)
+    project_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = ProcessingJob
+        fields = [
+            "id",
+            "job_type",
+            "status",
+            "progress",
+            "clip_id",
+            "project_id",
+            "input_params",
+            "output_data",
+            "error_message",
+            "created_at",
+            "started_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class ClipUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=services.MAX_TAG_LENGTH),
+        max_length=services.MAX_TAGS,
+        required=False,
+    )
+
+
+class ClipFileInputSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class UploadStartInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    filename = serializers.CharField(max_length=1000)
+    size = serializers.IntegerField(min_value=1)
+    sha256 = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class ChunkQuerySerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField()
+    index = serializers.IntegerField(min_value=0)
+
+
+class UploadCompleteInputSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField()
+    sha256 = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class OctetStreamParser(BaseParser):
+    """Declares the raw chunk body; the view reads `request.stream` itself, bounded by the
+    chunk size, so DRF never buffers or parses it."""
+
+    media_type = "application/octet-stream"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        return stream
+
+
+# --- clips ------------------------------------------------------------------------------------
+
+
+class ProjectClipListView(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
+
+    def get(self, request: Request, project_id: Any) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(clips_for_project(project), request, view=self)
+        return paginator.get_paginated_response(ClipSerializer(page, many=True).data)
+
+    def post(self, request: Request, project_id: Any) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        if request.content_type.startswith("multipart/"):
+            return self._create_from_file(request, project)
+        data = UploadStartInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = services.upload_start(user=request.user, project=project, **data.validated_data)
+        return Response(
+            {"clip": ClipSerializer(upload.clip).data, "upload": upload_data(upload)},
+            status=status.HTTP_201_CREATED,
+        )
+
+    def _create_from_file(self, request: Request, project: Any) -> Response:
+        # Refuse an oversized body before Django reads (and spools) a byte of it.
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.UPLOAD_SINGLE_REQUEST_MAX + MULTIPART_OVERHEAD:
+            services.raise_single_request_too_large(length)
+        data = ClipFileInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        clip = services.clip_create_from_file(
+            user=request.user,
+            project=project,
+            file=data.validated_data["file"],
+            name=data.validated_data.get("name"),
+        )
+        return Response(ClipSerializer(clip).data, status=status.HTTP_201_CREATED)
+
+
+class ClipDetailView(APIView):
+    def get(self, request: Request, clip_id: Any) -> Response:
+        clip = get_clip_for_user(request.user, clip_id)
+        return Response(ClipSerializer(clip).data)
+
+    def put(self, request: Request, clip_id: Any) -> Response:
+        return self._update(request, clip_id, partial=False)
+
+    def patch(self, request: Request, clip_id: Any) -> Response:
+        return self._update(request, clip_id, partial=True)
+
+    def _update(self, request: Request, clip_id: Any, *, partial: bool) -> Response:
+        clip = get_clip_for_user(request.user, clip_id)
+        data = ClipUpdateInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        clip = services.clip_update(clip=clip, **data.validated_data)
+        return Response(ClipSerializer(clip).data)
+
+    def delete(self, request: Request, clip_id: Any) -> Response:
+        clip = get_clip_for_user(request.user, clip_id)
+        services.clip_delete(clip=clip)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClipDownloadView(APIView):
+    def get(self, request: Request, clip_id: Any) -> HttpResponseRedirect:
+        clip = get_clip_for_user(request.user, clip_id)
+        if not clip.file_path:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                "This clip has no stored file to download"
+                + (
+                    " yet: its upload is not complete."
+                    if clip.status == Clip.Status.UPLOADING
+                    else "."
+                ),
+                {"status": clip.status},
+            )
+        url = storage_download_url(clip.file_path, filename=clip.original_filename or clip.name)
+        return HttpResponseRedirect(url)
+
+
+class ClipRetryView(APIView):
+    def post(self, request: Request, clip_id: Any) -> Response:
+        clip = get_clip_for_user(request.user, clip_id)
+        job = services.clip_retry(clip=clip)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- chunked uploads --------------------------------------------------------------------------
+
+
+class UploadChunkView(APIView):
+    parser_classes = [OctetStreamParser]
+
+    def post(self, request: Request) -> Response:
+        query = ChunkQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        upload = get_upload_for_user(request.user, query.validated_data["upload_id"])
+        upload = services.upload_chunk_store(
+            upload=upload,
+            index=query.validated_data["index"],
+            stream=request.stream,
+            sha256=request.headers.get("X-Chunk-SHA256"),
+        )
+        return Response(upload_data(upload))
+
+
+class UploadCompleteView(APIView):
+    parser_classes = [JSONParser]
+
+    def post(self, request: Request) -> Response:
+        data = UploadCompleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = get_upload_for_user(request.user, data.validated_data["upload_id"])
+        clip = services.upload_complete(upload=upload, sha256=data.validated_data.get("sha256"))
+        return Response(ClipSerializer(clip).data)
+
+
+class UploadStatusView(APIView):
+    def get(self, request: Request, upload_id: Any) -> Response:
+        upload = get_upload_for_user(request.user, upload_id)
+        return Response(upload_data(upload, with_missing=True))
+
+
+class UploadCancelView(APIView):
+    def delete(self, request: Request, upload_id: Any) -> Response:
+        upload = get_upload_for_user(request.user, upload_id)
+        services.upload_cancel(upload=upload)
+        return Response(status=status.HTTP_204_NO_CONTENT)
