@@ -23,6 +23,8 @@ from accounts import selectors
 from accounts.models import User
 from accounts.tokens import TokenPair, token_pair_issue, token_pair_refresh, token_session_end
 from config.api import ErrorCode, ServiceError
+from projects.models import Project
+from projects.services import project_delete
 
 DISCORD = "discord"
 DISCORD_AVATAR_URL = "https://cdn.discordapp.com/avatars/{id}/{avatar}.png"
@@ -157,6 +159,17 @@ def user_update_profile(
     if changed:
         user.save(update_fields=[*changed, "updated_at"])
     return user
+
+
+def user_delete(*, user: User) -> None:
+    """Delete a user with everything they own, stored files included.
+
+    Each project goes through `project_delete`, which removes files after commit; a plain
+    cascade would leave the files behind.
+    """
+    for project in Project.objects.filter(owner=user):
+        project_delete(project=project)
+    user.delete()
 
 
 # --- Discord -------------------------------------------------------------------------------
