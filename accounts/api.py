@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,6 +19,20 @@ from accounts.services import NAME_MAX_LENGTH, SignIn
 from config.api import ApiError, ErrorCode
 
 BIO_MAX_LENGTH = 5000
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema how every endpoint authenticates (registered on import)."""
+
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return build_bearer_security_scheme_object(
+            header_name="AUTHORIZATION",
+            token_prefix="Bearer",  # noqa: S106 - the scheme name, not a secret
+            bearer_format="JWT",
+        )
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -189,5 +205,6 @@ class MeView(APIView):
     def patch(self, request: Request) -> Response:
         serializer = ProfileSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        assert isinstance(request.user, User)  # IsAuthenticated let only users through
         user = services.user_update_profile(user=request.user, **serializer.validated_data)
         return Response(UserSerializer(user).data)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.tokens import token_pair_issue
+from accounts.tokens import token_pair_issue, token_pair_refresh
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +148,26 @@ def test_changing_the_password_ends_every_sign_in(owner: Any) -> None:
     assert _me(pair.access) == 401
     refreshed = APIClient().post("/api/auth/refresh", {"refresh": pair.refresh}, format="json")
     assert refreshed.status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_token_sent_twice_at_once_works_only_once(owner: Any) -> None:
+    pair = token_pair_issue(user=owner)
+    results: list[Any] = []
+    start = threading.Barrier(4)
+
+    def refresh() -> None:
+        start.wait()
+        try:
+            results.append(token_pair_refresh(refresh=pair.refresh))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 4
+    assert sum(result is not None for result in results) == 1
