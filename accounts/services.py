@@ -330,11 +330,11 @@ def _discord_user_for(*, account: SocialAccount) -> User:
             email__iexact=user.email,
             defaults={"email": user.email, "verified": True, "primary": True},
         )
+    if not user.is_active:
+        raise _discord_error("This account has been deactivated.")
     SocialAccount.objects.update_or_create(
         provider=account.provider, uid=uid, defaults={"user": user, "extra_data": data}
     )
-    if not user.is_active:
-        raise _discord_error("This account has been deactivated.")
     return user_apply_discord_profile(user=user, data=data)
 
 

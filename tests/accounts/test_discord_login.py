@@ -282,3 +282,16 @@ def test_it_says_so_when_discord_is_not_configured(anon_api: APIClient, settings
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
     assert "not set up" in error["message"]
+
+
+@responses.activate
+def test_a_deactivated_account_cannot_sign_in_with_discord(anon_api: APIClient, owner: Any) -> None:
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+    fake_discord(discord_profile(email=owner.email, verified=True))
+
+    response = login_with_code(anon_api)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "This account has been deactivated."
+    assert not SocialAccount.objects.exists()
