@@ -101,12 +101,16 @@ def _validation_error(errors: dict[str, Any]) -> ApiError:
     """Name the first bad segment and field, as the editor highlights that one."""
     details: dict[str, Any] = {"fields": errors}
     items = errors.get("segments")
-    if isinstance(items, list) and any(items):
-        index = next(i for i, item in enumerate(items) if item)
-        field = next(iter(items[index]))
+    # DRF reports a list's errors either per position or keyed by the bad positions only.
+    if isinstance(items, list):
+        items = {i: item for i, item in enumerate(items) if isinstance(item, dict) and item}
+    bad = {i: item for i, item in (items or {}).items() if isinstance(i, int)}
+    if bad:
+        index = min(bad)
+        field = next(iter(bad[index]))
         details |= {"segment": index, "field": field}
-        where = f"segments[{index}].{field}"
-        text = _first(items[index][field])
+        where = f"segments[{index}]" + ("" if field == "non_field_errors" else f".{field}")
+        text = _first(bad[index][field])
     else:
         where = next(iter(errors))
         details["field"] = where

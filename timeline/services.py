@@ -82,21 +82,26 @@ def _check_clip(placed: _Placed, clips: Mapping[uuid.UUID, Clip]) -> Clip:
     return clip
 
 
-def _check_no_video_overlap(placed: Iterable[_Placed]) -> None:
-    """Video segments must not overlap each other; touching (end == next start) is fine."""
+def _check_no_video_overlap(placed: Iterable[_Placed], *, focus: _Placed | None = None) -> None:
+    """Video segments must not overlap each other; touching (end == next start) is fine.
+
+    The error names the later of two overlapping segments, or `focus` (the one being edited).
+    """
     video = sorted(
         (p for p in placed if p.segment.layer == TimelineSegment.Layer.VIDEO),
         key=lambda p: (p.segment.start_time, p.end),
     )
     for before, after in itertools.pairwise(video):
         if after.segment.start_time < before.end:
+            bad, other = (before, after) if before is focus else (after, before)
             _error(
-                after.details,
+                bad.details,
                 "start_time",
-                after.label,
-                f"this video segment overlaps {before.label} (which ends at {before.end} s). "
+                bad.label,
+                f"it overlaps the video segment {other.label} "
+                f"({other.segment.start_time} s to {other.end} s). "
                 "Move it so video segments do not overlap, or put it on the audio layer.",
-                overlaps=before.details,
+                overlaps=other.details,
             )
 
 
@@ -204,12 +209,14 @@ def segment_update(
         if not current.name:
             current.name = clip.name
         others = [
-            _Placed(label=f"segment {other.pk}", details={"segment_id": other.pk}, segment=other)
+            _Placed(
+                label=f"at {other.start_time} s", details={"segment_id": other.pk}, segment=other
+            )
             for other in TimelineSegment.objects.filter(
                 project=locked, layer=TimelineSegment.Layer.VIDEO
             ).exclude(pk=current.pk)
         ]
-        _check_no_video_overlap([item, *others])
+        _check_no_video_overlap([item, *others], focus=item)
         current.save(update_fields=[*SEGMENT_FIELDS, "updated_at"])
         _commit_version(locked, by=user)
     current.project = locked

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from clips.models import Clip
+from projects.models import Project
+from timeline.models import TimelineSegment
+
+
+def url(segment: TimelineSegment | uuid.UUID) -> str:
+    return f"/api/timeline/segments/{getattr(segment, 'id', segment)}"
+
+
+@pytest.fixture
+def timeline(project: Project, clip: Clip) -> tuple[TimelineSegment, TimelineSegment]:
+    """Video 0–2 s and audio 1–7 s, saved at version 2."""
+    video = TimelineSegment.objects.create(
+        project=project, clip=clip, start_time=Decimal(0), duration=Decimal(2)
+    )
+    audio = TimelineSegment.objects.create(
+        project=project, clip=clip, layer="audio", start_time=Decimal(1), duration=Decimal(6)
+    )
+    Project.objects.filter(pk=project.pk).update(timeline_version=2, total_duration=Decimal(7))
+    return video, audio
+
+
+def test_it_deletes_a_segment_and_recomputes_the_duration(
+    api: Any,
+    owner: Any,
+    project: Project,
+    timeline: tuple[TimelineSegment, TimelineSegment],
+    project_events: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    video, audio = timeline
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(url(audio))
+
+    assert response.status_code == 204
+    assert list(TimelineSegment.objects.values_list("id", flat=True)) == [video.id]
+    project.refresh_from_db()
+    assert (project.timeline_version, project.total_duration) == (3, Decimal(2))
+    assert project_events() == [
+        {
+            "type": "timeline:updated",
+            "project_id": str(project.id),
+            "version": 3,
+            "by": str(owner.id),
+        }
+    ]
+
+
+def test_it_brings_the_duration_to_zero_with_the_last_segment(
+    api: Any, project: Project, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    for segment in timeline:
+        assert api.delete(url(segment)).status_code == 204
+
+    project.refresh_from_db()
+    assert (project.timeline_version, project.total_duration) == (4, 0)
+
+
+def test_it_refuses_a_delete_based_on_an_old_version(
+    api: Any, project: Project, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    video, _ = timeline
+
+    response = api.delete(f"{url(video)}?version=1")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["current_version"] == 2
+    assert TimelineSegment.objects.filter(pk=video.pk).exists()
+
+
+def test_it_rejects_a_version_that_is_not_a_number(
+    api: Any, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    video, _ = timeline
+
+    response = api.delete(f"{url(video)}?version=latest")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == "version"
+    assert TimelineSegment.objects.filter(pk=video.pk).exists()
+
+
+def test_it_answers_404_for_a_segment_already_deleted(
+    api: Any, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    video, _ = timeline
+    assert api.delete(url(video)).status_code == 204
+
+    response = api.delete(url(video))
+
+    assert response.status_code == 404
+
+
+def test_it_hides_a_segment_from_an_outsider(
+    other_api: Any, project: Project, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    video, _ = timeline
+
+    response = other_api.delete(url(video))
+
+    assert response.status_code == 404
+    assert TimelineSegment.objects.filter(pk=video.pk).exists()
+    project.refresh_from_db()
+    assert project.timeline_version == 2
+
+
+def test_it_refuses_anonymous_callers(
+    anon_api: Any, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    video, _ = timeline
+
+    response = anon_api.delete(url(video))
+
+    assert response.status_code == 401
+    assert TimelineSegment.objects.filter(pk=video.pk).exists()
