@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from clips.models import Clip, UploadSession
 from clips.storage import clip_prefix, export_prefix, storage_delete_prefix
+from clips.uploads import chunk_store
 from config.api import ErrorCode, ServiceError
 from projects.models import Project
 
@@ -136,7 +137,15 @@ def project_update(
     return locked
 
 
-def _delete_stored_files(clip_ids: list[uuid.UUID], project_id: uuid.UUID) -> None:
+def _delete_stored_files(
+    clip_ids: list[uuid.UUID], unfinished: list[UploadSession], project_id: uuid.UUID
+) -> None:
+    for upload in unfinished:
+        try:
+            # On S3 the parts of an unfinished multipart upload live outside any key prefix.
+            chunk_store().abort(session=upload)
+        except Exception:  # best effort: the rows are gone, orphans are only logged
+            logger.warning("could not abort upload %s", upload.pk, exc_info=True)
     for clip_id in clip_ids:
         storage_delete_prefix(clip_prefix(clip_id))
     storage_delete_prefix(export_prefix(project_id))
@@ -145,26 +154,26 @@ def _delete_stored_files(clip_ids: list[uuid.UUID], project_id: uuid.UUID) -> No
 def project_delete(*, project: Project) -> None:
     """Delete the project with its clips, segments, jobs and uploads, then its stored files.
 
-    The owner gets back the storage of the project's clips. Files go only after the rows
-    are committed, so a failed delete never leaves rows pointing at missing files.
+    The owner gets back the storage of the project's clips and the quota reserved by its
+    unfinished uploads (the accounting rules are in clips.services). Files go only after the
+    rows are committed, so a failed delete never leaves rows pointing at missing files.
     """
     with transaction.atomic():
-        # Clip creation and uploads lock the project too: nothing is added while we count.
+        # Lock order project -> user, as in clips.services: nothing is added while we count.
         locked = Project.objects.select_for_update().get(pk=project.pk)
         clips = Clip.objects.filter(project=locked)
         clip_ids = list(clips.values_list("id", flat=True))
-        # Clips still uploading hold a reservation, not used storage (see clips.services).
         used = (
             clips.exclude(status=Clip.Status.UPLOADING).aggregate(total=Sum("file_size"))["total"]
             or 0
         )
-        reserved = (
+        unfinished = list(
             UploadSession.objects.filter(
                 clip__project=locked,
                 status__in=[UploadSession.Status.ACTIVE, UploadSession.Status.COMPLETING],
-            ).aggregate(total=Sum("size"))["total"]
-            or 0
+            )
         )
+        reserved = sum(upload.size for upload in unfinished)
         project_id = locked.pk
         owner_id = locked.owner_id
         locked.delete()
@@ -174,7 +183,9 @@ def project_delete(*, project: Project) -> None:
                 storage_reserved=Greatest(F("storage_reserved") - reserved, Value(0)),
             )
         # robust: the rows are gone already; a storage hiccup leaves orphans, logged, not a 500.
-        transaction.on_commit(lambda: _delete_stored_files(clip_ids, project_id), robust=True)
+        transaction.on_commit(
+            lambda: _delete_stored_files(clip_ids, unfinished, project_id), robust=True
+        )
 
 
 def project_clips_count_refresh(*, project: Project) -> int:

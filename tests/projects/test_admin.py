@@ -82,3 +82,29 @@ def test_it_keeps_non_staff_out_of_the_admin(owner: Any) -> None:
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_it_frees_storage_when_staff_delete_a_project(
+    staff: Any, owner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from accounts.models import User
+    from clips.storage import clip_original_key
+
+    project = make_project(owner)
+    clip = make_clip(project, file_size=2_000)
+    key = default_storage.save(clip_original_key(clip.id), ContentFile(b"video"))
+    User.objects.filter(pk=owner.pk).update(storage_used=2_000)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client(staff).post(
+            f"/admin/projects/project/{project.pk}/delete/", {"post": "yes"}
+        )
+
+    assert response.status_code == 302
+    assert not Project.objects.filter(pk=project.pk).exists()
+    owner.refresh_from_db()
+    assert owner.storage_used == 0
+    assert not default_storage.exists(key)

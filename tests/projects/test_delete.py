@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from accounts.models import User
-from clips.models import Clip
+from clips.models import Clip, UploadSession
 from clips.storage import clip_derived_key, clip_original_key, export_prefix
 from processing.models import ProcessingJob
 from projects.models import Project
@@ -111,31 +111,39 @@ def test_it_leaves_an_outsiders_request_without_effect(
     assert owner.storage_used == 5_000
 
 
-def test_it_releases_the_quota_reserved_by_an_unfinished_upload(
-    api: Any, owner: Any, project: Project
+def test_it_releases_the_quota_and_chunks_of_an_unfinished_upload(
+    api: Any,
+    owner: Any,
+    project: Project,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from clips.models import UploadSession
-
+    settings.UPLOAD_CHUNK_SIZE = 64 * 1024
     make_clip(project, "done.mp4", file_size=1_000)
-    uploading = make_clip(project, "big.mp4", status=Clip.Status.UPLOADING, file_size=8_000)
-    UploadSession.objects.create(
-        clip=uploading,
-        owner=owner,
-        filename="big.mp4",
-        size=8_000,
-        chunk_size=4_000,
-        total_chunks=2,
-        storage_key=clip_original_key(uploading.id),
-        expires_at=timezone.now() + timedelta(days=1),
+    User.objects.filter(pk=owner.pk).update(storage_used=1_500)
+    started = api.post(
+        f"/api/projects/{project.id}/clips",
+        {"name": "Big", "filename": "big.mp4", "size": 150 * 1024},
+        format="json",
     )
-    User.objects.filter(pk=owner.pk).update(storage_used=1_500, storage_reserved=8_000)
+    assert started.status_code == 201, started.json()
+    upload = started.json()["upload"]
+    chunk = api.post(
+        f"/api/upload/chunk?upload_id={upload['id']}&index=0",
+        data=b"x" * upload["chunk_size"],
+        content_type="application/octet-stream",
+    )
+    assert chunk.status_code == 200, chunk.json()
+    key = UploadSession.objects.get(pk=upload["id"]).storage_key
+    assert default_storage.exists(key)
+    owner.refresh_from_db()
+    assert owner.storage_reserved == 150 * 1024
 
-    response = api.delete(url(project))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(url(project))
 
     assert response.status_code == 204
     owner.refresh_from_db()
     assert (owner.storage_used, owner.storage_reserved) == (500, 0)
+    assert not UploadSession.objects.exists()
+    assert not default_storage.exists(key)
