@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "corsheaders",
+    "csp",
     "channels",
     "django_dramatiq",
     "allauth",
@@ -56,7 +58,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request id and latency first, then /healthz and /metrics before host checks and redirects.
+    "config.middleware.RequestContextMiddleware",
+    "config.middleware.OperationalEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -64,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +114,11 @@ else:
         )
     }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # An unreachable database answers an error in seconds instead of hanging requests.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+            "DB_CONNECT_TIMEOUT", 5
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -156,6 +169,7 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "config.worker.WorkerContext",
 ]
 if DRAMATIQ_BROKER_URL.startswith("amqp"):
     DRAMATIQ_BROKER = {
@@ -171,6 +185,11 @@ elif DRAMATIQ_BROKER_URL:
             "namespace": env_str("DRAMATIQ_NAMESPACE", "clipseq"),
             # A dead worker's messages are requeued once its heartbeat is this old.
             "heartbeat_timeout": env_int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", 30_000),
+            # Requeueing runs during a random "maintenance" pass: this many commands out of a
+            # million trigger one (Dramatiq's default, 1000, means minutes between passes).
+            # Each idle consumer polls about once a second, so 20000 (2%) gives a pass every
+            # few seconds: a dead worker's messages are back after ~heartbeat_timeout + 5 s.
+            "maintenance_chance": env_int("DRAMATIQ_MAINTENANCE_CHANCE", 20_000),
             "dead_message_ttl": 7 * 24 * 3600 * 1000,
         },
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
@@ -245,6 +264,9 @@ MEDIA_MAX_DURATION_SECONDS = env_int("MEDIA_MAX_DURATION_SECONDS", 4 * 3600)
 CLAMD_SOCKET = env_str("CLAMD_SOCKET")
 CLAMD_HOST = env_str("CLAMD_HOST")
 CLAMD_PORT = env_int("CLAMD_PORT", 3310)
+CLAMD_TIMEOUT_SECONDS = env_float("CLAMD_TIMEOUT_SECONDS", 120.0)
+# While clamd is unreachable a clip waits ("scan pending") and its scan is retried this often.
+CLAMD_RETRY_SECONDS = env_int("CLAMD_RETRY_SECONDS", 60)
 
 # --- Django REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -259,6 +281,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.ratelimit.IPRateThrottle",
+        "config.ratelimit.UserRateThrottle",
+        "config.ratelimit.AuthRateThrottle",
+        "config.ratelimit.UploadRateThrottle",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clip Sequencer API",
@@ -324,11 +352,110 @@ if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# JSON lines with the request id and job id in production; readable lines on a developer's machine.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if EMBEDDED or DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s req=%(request_id)s job=%(job_id)s "
+            "%(message)s"
+        },
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Rate limits (config/ratelimit.py) --------------------------------------------------------
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", default=True)
+RATE_LIMITS = {
+    "user": env_str("RATE_LIMIT_USER", "1200/min"),
+    "ip": env_str("RATE_LIMIT_IP", "3000/min"),
+    "auth": env_str("RATE_LIMIT_AUTH", "30/min"),
+    # A 10 GiB upload is 1280 chunks of 8 MiB: 600/min is 80 MiB/s per user.
+    "upload": env_str("RATE_LIMIT_UPLOAD", "600/min"),
+}
+RATE_LIMIT_NAMESPACE = env_str("RATE_LIMIT_NAMESPACE", "rl")
+# Who may set X-Forwarded-For: the number of proxies in front (nginx: 1), or their addresses.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# --- CORS and Content-Security-Policy -------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_ALLOW_CREDENTIALS = env_bool("CORS_ALLOW_CREDENTIALS", default=False)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "x-csrftoken",
+    "x-requested-with",
+    "x-chunk-sha256",
+    "x-request-id",
+)
+
+
+def _media_origins() -> list[str]:
+    """Where the browser fetches media from: the CDN domain and the S3 endpoint."""
+    from urllib.parse import urlsplit
+
+    origins = []
+    if USE_S3:
+        if AWS_S3_CUSTOM_DOMAIN:
+            origins.append(f"https://{AWS_S3_CUSTOM_DOMAIN}")
+        if AWS_S3_ENDPOINT_URL:
+            parts = urlsplit(AWS_S3_ENDPOINT_URL)
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+        else:
+            origins += [
+                f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com",
+                f"https://s3.{AWS_S3_REGION_NAME}.amazonaws.com",
+            ]
+    return origins
+
+
+CSP_MEDIA_ORIGINS = _media_origins()
+CONTENT_SECURITY_POLICY = {
+    # The Swagger UI loads its bundle from a CDN; it is documentation, not the app.
+    "EXCLUDE_URL_PREFIXES": ["/api/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
+        "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
+        # 'self' covers same-origin ws:/wss: in CSP Level 3 browsers.
+        "connect-src": ["'self'", *CSP_MEDIA_ORIGINS],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Observability --------------------------------------------------------------------------
+# /metrics answers a Bearer METRICS_TOKEN, or callers from METRICS_ALLOWED_IPS.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+HEALTHZ_TIMEOUT_SECONDS = env_float("HEALTHZ_TIMEOUT_SECONDS", 3.0)
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from config.logging import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from processing import consumers
+
+websocket_urlpatterns = [
+    path("ws/", consumers.UserEventsConsumer.as_asgi()),
+    path("ws/projects/<uuid:project_id>/", consumers.ProjectEventsConsumer.as_asgi()),
+]

@@ -54,6 +54,16 @@ class JobCancelled(Exception):
     pass
 
 
+class JobDeferred(Exception):
+    """Put the job back to `pending` and run it again after `delay_seconds`: something it
+    needs (the virus scanner) is unreachable, and skipping the step is not an option."""
+
+    def __init__(self, user_message: str, *, delay_seconds: float) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.delay_seconds = delay_seconds
+
+
 JobHandler = Callable[["JobContext"], dict[str, Any]]
 _HANDLERS: dict[str, JobHandler] = {}
 
@@ -209,6 +219,10 @@ def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:
         outcome = {"status": ProcessingJob.Status.COMPLETED, "output_data": output or {}}
     except (JobCancelled, FFmpegCancelled):
         outcome = {"status": ProcessingJob.Status.CANCELLED}
+    except JobDeferred as exc:
+        heartbeat.stopped.set()
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        return _defer(job, exc)
     except JobFailed as exc:
         outcome = {
             "status": ProcessingJob.Status.FAILED,
@@ -249,6 +263,29 @@ def _os_error_message(exc: OSError) -> str:
     return "A file could not be read or written while processing. Please try again."
 
 
+def _defer(job: ProcessingJob, exc: JobDeferred) -> ProcessingJob:
+    from processing.services import job_send
+
+    with transaction.atomic():
+        # A cancel in between wins: only a job still running goes back to the queue.
+        deferred = ProcessingJob.objects.filter(
+            pk=job.pk, status=ProcessingJob.Status.RUNNING
+        ).update(
+            status=ProcessingJob.Status.PENDING,
+            progress=0,
+            heartbeat_at=None,
+            error_message=exc.user_message,
+        )
+        job.refresh_from_db()
+        if deferred:
+            message = progress_message(job)
+            groups = job_groups(job)
+            transaction.on_commit(lambda: events.send_now(groups, message))
+            transaction.on_commit(lambda: job_send(job, delay_seconds=exc.delay_seconds))
+    logger.info("job %s deferred for %s s: %s", job.pk, exc.delay_seconds, exc.user_message)
+    return job
+
+
 def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
     now = timezone.now()
     fields: dict[str, Any] = {"completed_at": now, **outcome}
@@ -267,8 +304,7 @@ def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
         message = finished_message(job)
         groups = job_groups(job)
         transaction.on_commit(lambda: events.send_now(groups, message))
-    for hook in _AFTER_FINISH:
-        hook(job)
+    run_after_finish_hooks(job)
     return job
 
 
@@ -279,3 +315,15 @@ _AFTER_FINISH: list[Callable[[ProcessingJob], None]] = []
 def after_finish(func: Callable[[ProcessingJob], None]) -> Callable[[ProcessingJob], None]:
     _AFTER_FINISH.append(func)
     return func
+
+
+def run_after_finish_hooks(job: ProcessingJob) -> None:
+    """Call every after_finish hook with a finished job; one failing hook never stops the rest
+    nor turns a finished job into a crashed worker message."""
+    import processing.jobs  # noqa: F401  (the modules that register hooks)
+
+    for hook in _AFTER_FINISH:
+        try:
+            hook(job)
+        except Exception:
+            logger.exception("after_finish hook %s failed for job %s", hook.__name__, job.pk)

@@ -22,3 +22,22 @@ def get_job_for_user(user: Any, job_id: uuid.UUID | str) -> ProcessingJob:
         return jobs_visible_to(user).get(pk=job_id)
     except (ProcessingJob.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such job.") from exc
+
+
+def job_list(
+    *,
+    user: Any,
+    status: str | None = None,
+    project: uuid.UUID | None = None,
+    job_type: str | None = None,
+) -> QuerySet[ProcessingJob]:
+    """The user's jobs, newest first (index job_owner_created_idx); the serializer reads only
+    the job's own columns, so a page is one query whatever its size."""
+    queryset = jobs_visible_to(user).order_by("-created_at", "-id")
+    if status:
+        queryset = queryset.filter(status=status)
+    if project:
+        queryset = queryset.filter(project_id=project)
+    if job_type:
+        queryset = queryset.filter(job_type=job_type)
+    return queryset

@@ -219,3 +219,60 @@ def run_ffprobe_json(args: list[str], *, timeout: float = 120) -> dict[str, Any]
     except json.JSONDecodeError as exc:
         raise FFmpegError("ffprobe printed something that is not JSON.", stderr=stderr) from exc
     return data if isinstance(data, dict) else {}
+
+
+def run_ffprobe_lines(
+    args: list[str],
+    *,
+    keep: Callable[[str], bool] | None = None,
+    limit: int = 10_000,
+    timeout: float = 300,
+) -> tuple[list[str], bool]:
+    """Run an ffprobe argument list printing one record per line (e.g. `-of csv`) and collect
+    the lines `keep` accepts, at most `limit` of them, reading as they come so a long file's
+    packet list never sits in memory. Returns (lines, truncated)."""
+    with tempfile.TemporaryFile() as stderr_file:
+        process = subprocess.Popen(
+            [*_limits_prefix(), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            start_new_session=True,
+        )
+        timed_out = threading.Event()
+
+        def on_timeout() -> None:
+            timed_out.set()
+            _stop(process)
+
+        timer = threading.Timer(timeout, on_timeout)
+        timer.start()
+        lines: list[str] = []
+        truncated = False
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.decode(errors="replace").strip()
+                if not line or (keep is not None and not keep(line)):
+                    continue
+                if len(lines) >= limit:
+                    truncated = True
+                    _stop(process)
+                    break
+                lines.append(line)
+            process.wait()
+        finally:
+            timer.cancel()
+        stderr_file.seek(0)
+        stderr = stderr_file.read()[-STDERR_TAIL_BYTES:].decode(errors="replace").strip()
+    if truncated:
+        return lines, True
+    if timed_out.is_set():
+        raise FFmpegTimeout(f"ffprobe took longer than {timeout:.0f} s.", stderr=stderr)
+    if process.returncode != 0:
+        raise FFmpegError(
+            f"ffprobe exited with code {process.returncode}.",
+            stderr=stderr,
+            returncode=process.returncode,
+        )
+    return lines, False

@@ -38,15 +38,18 @@ def safe_input_args(path: Path | str, *, demuxers: tuple[str, ...] = SOURCE_DEMU
     ]
 
 
-def base_ffmpeg_args(binary: str) -> list[str]:
-    """The start of every ffmpeg call: no stdin, machine-readable progress, quiet stderr."""
+def base_ffmpeg_args(binary: str, *, loglevel: str = "error") -> list[str]:
+    """The start of every ffmpeg call: no stdin, machine-readable progress, quiet stderr.
+
+    Measuring filters (loudnorm, ebur128) print their results at `info` level, so their
+    builders ask for it."""
     return [
         binary,
         "-nostdin",
         "-hide_banner",
         "-nostats",
         "-loglevel",
-        "error",
+        loglevel,
         "-progress",
         "pipe:1",
         "-stats_period",

@@ -1,0 +1,88 @@
+"""Processing over HTTP: start a job on a clip, follow it, cancel it, list the caller's jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clips.selectors import get_clip_for_user
+from config.api import Pagination
+from processing.models import ProcessingJob
+from processing.selectors import get_job_for_user, job_list
+from processing.services import CLIP_OPERATIONS, clip_process_start, job_cancel
+
+
+class JobSerializer(serializers.ModelSerializer):
+    clip_id = serializers.UUIDField(read_only=True, allow_null=True)
+    project_id = serializers.UUIDField(read_only=True, allow_null=True)
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = ProcessingJob
+        # Never developer_error: FFmpeg's stderr is for staff, through the admin.
+        fields = [
+            "id",
+            "job_type",
+            "status",
+            "progress",
+            "clip_id",
+            "project_id",
+            "input_params",
+            "output_data",
+            "error_message",
+            "created_at",
+            "started_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class ProcessClipInputSerializer(serializers.Serializer):
+    clip_id = serializers.UUIDField()
+    operation = serializers.ChoiceField(choices=CLIP_OPERATIONS, default="transcode")
+    params = serializers.DictField(required=False, default=dict, allow_empty=True)
+
+
+class ProcessClipView(APIView):
+    def post(self, request: Request) -> Response:
+        data = ProcessClipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        clip = get_clip_for_user(request.user, data.validated_data["clip_id"])
+        job = clip_process_start(
+            user=request.user,
+            clip=clip,
+            operation=data.validated_data["operation"],
+            params=data.validated_data["params"],
+        )
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobStatusView(APIView):
+    def get(self, request: Request, job_id: uuid.UUID) -> Response:
+        return Response(JobSerializer(get_job_for_user(request.user, job_id)).data)
+
+
+class JobCancelView(APIView):
+    def post(self, request: Request, job_id: uuid.UUID) -> Response:
+        job = job_cancel(job=get_job_for_user(request.user, job_id))
+        return Response(JobSerializer(job).data)
+
+
+class JobListFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ProcessingJob.Status.choices, required=False)
+    project = serializers.UUIDField(required=False)
+    job_type = serializers.ChoiceField(choices=ProcessingJob.JobType.choices, required=False)
+
+
+class JobListView(APIView):
+    def get(self, request: Request) -> Response:
+        filters = JobListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        jobs = job_list(user=request.user, **filters.validated_data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
