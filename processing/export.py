@@ -1,0 +1,469 @@
+"""Exporting a project's timeline into one finished video: the services and the job handler.
+
+`export_start` validates and enqueues an `export` job (queue `export`); the handler renders
+the timeline with FFmpeg in one pass (processing/ffmpeg/export.py builds every command):
+
+1. local copies of the clips' originals (FFmpeg never reads a storage URL);
+2. loudness pass 1: the mixed audio of the whole timeline through loudnorm's measurement;
+3. the smart path when the video can be stream-copied (only audio is encoded), else the
+   full render: every segment trimmed, fitted, on the frame grid, into one encoder;
+4. the file is checked with ffprobe and stored under exports/<project_id>/<job_id>.<ext>.
+
+The project is `exporting` while a job is pending or running, then `exported`; after a failed
+or cancelled export it goes back to what it was (`exported` when an earlier export exists).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from clips.models import Clip
+from clips.storage import export_prefix, storage_url
+from config.api import ErrorCode, ServiceError
+from processing.ffmpeg import export as builders
+from processing.ffmpeg.commands import keyframes_probe_args
+from processing.ffmpeg.runner import (
+    FFmpegError,
+    ffprobe_args,
+    run_ffmpeg,
+    run_ffprobe_json,
+    run_ffprobe_lines,
+)
+from processing.files import storage_delete_quietly, storage_download, storage_replace
+from processing.models import ProcessingJob
+from processing.runner import JobCancelled, JobContext, JobFailed, after_finish, register
+from processing.services import job_enqueue
+from projects.models import Project
+from timeline.models import TimelineSegment
+from timeline.selectors import timeline_segments
+
+logger = logging.getLogger(__name__)
+
+EXPORT = ProcessingJob.JobType.EXPORT
+ACTIVE = (ProcessingJob.Status.PENDING, ProcessingJob.Status.RUNNING)
+LOUDNESS_TARGETS = (-14.0, -16.0)
+# How many packets the smart path reads per source to find keyframes (about 2 h at 60 fps).
+SMART_MAX_PACKETS = 500_000
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+def _fraction(value: Decimal | float | str) -> Fraction:
+    return Fraction(str(value))
+
+
+def _loudness_target(project: Project, requested: float | None) -> float:
+    if requested is not None:
+        target = float(requested)
+    else:
+        stored = (project.settings or {}).get("loudness_target")
+        target = float(stored) if stored is not None else settings.LOUDNESS_TARGET_LUFS
+    if target not in (*LOUDNESS_TARGETS, settings.LOUDNESS_TARGET_LUFS):
+        raise ServiceError(
+            f"The loudness target must be one of {', '.join(f'{t:g}' for t in LOUDNESS_TARGETS)}"
+            " LUFS.",
+            {"field": "loudness_target", "allowed": list(LOUDNESS_TARGETS)},
+        )
+    return target
+
+
+def _exportable_segments(project: Project) -> list[TimelineSegment]:
+    """The project's segments, or a ServiceError saying what stops the export."""
+    segments = list(timeline_segments(project_id=project.pk).select_related("clip"))
+    if not any(s.layer == TimelineSegment.Layer.VIDEO for s in segments):
+        raise ServiceError(
+            "The timeline has no video segment yet. Place at least one clip on the video "
+            "layer, then export.",
+            {"reason": "empty_timeline"},
+        )
+    waiting = sorted(
+        {
+            s.clip.name
+            for s in segments
+            if s.clip.status != Clip.Status.READY or not s.clip.file_path
+        }
+    )
+    if waiting:
+        raise ServiceError(
+            f"These clips are not ready yet: {', '.join(waiting)}. Wait until they finish "
+            "processing (or remove them from the timeline), then export.",
+            {"reason": "clips_not_ready", "clips": waiting},
+        )
+    return segments
+
+
+def export_start(
+    *,
+    user: Any,
+    project: Project,
+    preset: str | None = None,
+    fmt: str | None = None,
+    loudness_target: float | None = None,
+) -> ProcessingJob:
+    """Validate the timeline and enqueue an export job; the project becomes `exporting`."""
+    preset = preset or builders.DEFAULT_PRESET
+    fmt = fmt or builders.DEFAULT_FORMAT
+    if preset not in builders.PRESET_NAMES:
+        raise ServiceError(
+            f"Unknown preset {preset!r}: choose one of {', '.join(builders.PRESET_NAMES)}.",
+            {"field": "preset", "allowed": list(builders.PRESET_NAMES)},
+        )
+    if fmt not in builders.FORMATS:
+        raise ServiceError(
+            f"Unknown format {fmt!r}: choose one of {', '.join(builders.FORMATS)}.",
+            {"field": "format", "allowed": list(builders.FORMATS)},
+        )
+    with transaction.atomic():
+        # The row lock makes two export requests of one project queue up here, so the second
+        # sees the first one's job and gets a 409.
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        running = ProcessingJob.objects.filter(
+            project=locked, job_type=EXPORT, status__in=ACTIVE
+        ).first()
+        if running is not None:
+            raise ServiceError(
+                "An export of this project is already running. Wait for it to finish or "
+                "cancel it first.",
+                {"job_id": str(running.pk)},
+                code=ErrorCode.CONFLICT,
+            )
+        target = _loudness_target(locked, loudness_target)
+        _exportable_segments(locked)
+        job = job_enqueue(
+            owner=user,
+            job_type=EXPORT,
+            project=locked,
+            input_params={"preset": preset, "format": fmt, "loudness_target": target},
+        )
+        locked.status = Project.Status.EXPORTING
+        locked.save(update_fields=["status", "updated_at"])
+    project.status = locked.status
+    return job
+
+
+def export_download_url(*, job: ProcessingJob) -> str:
+    """A fresh URL of a finished export's file (signed and short-lived on S3)."""
+    key = (job.output_data or {}).get("storage_key")
+    if job.job_type != EXPORT:
+        raise ServiceError("This job is not an export.", code=ErrorCode.NOT_FOUND)
+    if job.status != ProcessingJob.Status.COMPLETED or not key:
+        raise ServiceError(
+            f"This export is {job.status}; its file can be downloaded once it has completed.",
+            {"status": job.status},
+            code=ErrorCode.CONFLICT,
+        )
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists(key):
+        raise ServiceError(
+            "This export's file is no longer stored. Export the project again.",
+            code=ErrorCode.NOT_FOUND,
+        )
+    url = storage_url(key)
+    assert url is not None
+    return url
+
+
+@after_finish
+def export_settle_project(job: ProcessingJob) -> None:
+    """Once an export job ends: `exported` after success; after a failure or cancel, back to
+    `exported` if an earlier export succeeded, else `draft`. Only a project still marked
+    `exporting` changes (it may have been archived meanwhile)."""
+    if job.job_type != EXPORT or job.project_id is None:
+        return
+    jobs = ProcessingJob.objects.filter(project_id=job.project_id, job_type=EXPORT)
+    if jobs.filter(status__in=ACTIVE).exists():
+        return
+    exported = jobs.filter(status=ProcessingJob.Status.COMPLETED).exists()
+    status = Project.Status.EXPORTED if exported else Project.Status.DRAFT
+    for project in Project.objects.filter(pk=job.project_id, status=Project.Status.EXPORTING):
+        project.status = status
+        project.save(update_fields=["status", "updated_at"])
+
+
+# --- The job handler --------------------------------------------------------------------------
+
+
+def export_key(project_id: uuid.UUID | str, job_id: uuid.UUID | str, fmt: str) -> str:
+    return f"{export_prefix(project_id)}{job_id}.{fmt}"
+
+
+def _source(clip: Clip) -> builders.Source:
+    meta = clip.metadata or {}
+    fps = Fraction(0)
+    for key in ("r_frame_rate", "avg_frame_rate"):
+        try:
+            fps = Fraction(str(meta.get(key) or "0"))
+        except (ValueError, ZeroDivisionError):
+            continue
+        if fps > 0:
+            break
+    if fps <= 0 and meta.get("fps"):
+        fps = Fraction(str(meta["fps"])).limit_denominator(1001)
+    return builders.Source(
+        key=str(clip.pk),
+        fps=fps,
+        has_audio=bool(meta.get("has_audio")),
+        duration=_fraction(clip.duration or 0),
+        width=int(meta.get("display_width") or meta.get("width") or 0),
+        height=int(meta.get("display_height") or meta.get("height") or 0),
+    )
+
+
+def _cuts(segments: list[TimelineSegment]) -> list[builders.Cut]:
+    return [
+        builders.Cut(
+            source=str(s.clip_id),
+            layer=s.layer,
+            start=_fraction(s.start_time),
+            source_start=_fraction(s.source_start),
+            duration=_fraction(s.duration),
+            name=s.name,
+        )
+        for s in segments
+    ]
+
+
+def _preset(name: str, cuts: list[builders.Cut], sources: dict[str, builders.Source]):
+    if name != builders.SOURCE_PRESET:
+        return builders.PRESETS[name]
+    first = min((c for c in cuts if c.layer == "video"), key=lambda c: c.start)
+    return builders.source_preset(sources[first.source])
+
+
+def _encoding(plan: builders.ExportPlan) -> builders.Encoding:
+    return builders.Encoding(
+        x264_preset=settings.EXPORT_X264_PRESET,
+        x264_crf=settings.EXPORT_X264_CRF,
+        vp9_crf=settings.EXPORT_VP9_CRF,
+        # Every segment is an input with its own decoder; with many of them, single-threaded
+        # decoders keep memory and thread count flat (the encoder is the bottleneck anyway).
+        input_threads=1 if len(plan.inputs) > 8 else None,
+    )
+
+
+def _run(ctx: JobContext, args: list[str], *, duration: float, span: tuple[float, float]):
+    return run_ffmpeg(
+        args,
+        expected_duration=duration,
+        on_progress=ctx.progress_callback(*span),
+        should_cancel=ctx.should_cancel,
+        cwd=ctx.tmp_dir,
+    )
+
+
+def _measure(ctx, plan, paths, loudness: builders.Loudness, encoding) -> builders.Loudness:
+    """Loudness pass 1 over the mixed audio of the whole timeline (no video decoded)."""
+    script = ctx.tmp_dir / "measure.graph"
+    script.write_text(builders.filter_graph(plan, loudness=loudness, audio_only=True))
+    result = _run(
+        ctx,
+        builders.measure_args(settings.FFMPEG_BINARY, plan, paths, script, encoding),
+        duration=plan.duration,
+        span=(3, 10),
+    )
+    try:
+        measured, _ = builders.parse_loudnorm(result.stderr)
+    except ValueError as exc:
+        raise JobFailed(
+            "The loudness of the timeline's audio could not be measured. Please try again.",
+            result.stderr[-2000:],
+        ) from exc
+    return builders.Loudness(loudness.target_i, loudness.true_peak, measured)
+
+
+def _video_streams(ctx: JobContext, paths: dict[str, Path]) -> dict[str, builders.VideoStream]:
+    streams: dict[str, builders.VideoStream] = {}
+    for key, path in paths.items():
+        data = run_ffprobe_json(builders.video_stream_probe_args(settings.FFPROBE_BINARY, path))
+        packets: list[Fraction] = []
+        keyframes: list[Fraction] = []
+
+        def keep(line: str, packets=packets, keyframes=keyframes) -> bool:
+            time, _, flags = line.partition(",")
+            try:
+                value = Fraction(time)
+            except (ValueError, ZeroDivisionError):
+                return False
+            packets.append(value)
+            if "K" in flags:
+                keyframes.append(value)
+            return False  # counted here; nothing to keep in memory
+
+        _, truncated = run_ffprobe_lines(
+            keyframes_probe_args(path), keep=keep, limit=SMART_MAX_PACKETS
+        )
+        stream = None if truncated else builders.parse_video_stream(data, packets, keyframes)
+        if stream is not None:
+            streams[key] = stream
+        ctx.check_cancelled()
+    return streams
+
+
+def _smart_refusal(
+    ctx: JobContext, plan: builders.ExportPlan, paths: dict[str, Path], fmt: str
+) -> tuple[str | None, list[str]]:
+    """Whether the smart path applies; cheap checks first, then a packet-level probe."""
+    if fmt != "mp4" or plan.has_gaps:
+        return builders.smart_refusal(plan, [None] * len(plan.pieces), fmt=fmt), []
+    piece_sources = [plan.inputs[p.input].source for p in plan.pieces if p.input is not None]
+    used = {key: paths[key] for key in dict.fromkeys(piece_sources)}
+    streams = _video_streams(ctx, used)
+    per_piece = [streams.get(key) for key in piece_sources]
+    return builders.smart_refusal(plan, per_piece, fmt=fmt), piece_sources
+
+
+def _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output: Path) -> None:
+    parts: list[tuple[str, int]] = []
+    count = len(plan.pieces)
+    for index, (piece, key) in enumerate(zip(plan.pieces, piece_sources, strict=True)):
+        name = f"part{index:05d}.ts"
+        run_ffmpeg(
+            builders.copy_part_args(settings.FFMPEG_BINARY, paths[key], piece, ctx.tmp_dir / name),
+            should_cancel=ctx.should_cancel,
+            cwd=ctx.tmp_dir,
+        )
+        parts.append((name, piece.frames))
+        ctx.progress(10 + 20 * (index + 1) / count)
+    list_path = ctx.tmp_dir / "parts.ffconcat"
+    list_path.write_text(builders.concat_list(parts, plan.rate))
+    script = ctx.tmp_dir / "audio.graph"
+    script.write_text(builders.filter_graph(plan, loudness=loudness, audio_only=True))
+    _run(
+        ctx,
+        builders.smart_mux_args(
+            settings.FFMPEG_BINARY, plan, paths, script, list_path, output, encoding=encoding
+        ),
+        duration=plan.duration,
+        span=(30, 95),
+    )
+
+
+def _render_full(ctx, plan, paths, loudness, encoding, output: Path, fmt: str) -> None:
+    script = ctx.tmp_dir / "export.graph"
+    script.write_text(builders.filter_graph(plan, loudness=loudness))
+    _run(
+        ctx,
+        builders.render_args(
+            settings.FFMPEG_BINARY, plan, paths, script, output, fmt=fmt, encoding=encoding
+        ),
+        duration=plan.duration,
+        span=(10, 95),
+    )
+
+
+def _video_frames(path: Path) -> int:
+    data = run_ffprobe_json(
+        ffprobe_args(path, extra=["-count_packets", "-select_streams", "v:0"]), timeout=600
+    )
+    streams = data.get("streams") or [{}]
+    return int(streams[0].get("nb_read_packets") or 0)
+
+
+def _download_sources(ctx: JobContext, plan: builders.ExportPlan, clips: dict[str, Clip]):
+    paths: dict[str, Path] = {}
+    needed = dict.fromkeys(item.source for item in plan.inputs)
+    for index, key in enumerate(needed):
+        # Each clip is copied once, however many segments use it; names carry no user input.
+        dest = ctx.tmp_dir / f"source-{index:04d}"
+        try:
+            storage_download(clips[key].file_path, dest)
+        except FileNotFoundError as exc:
+            raise JobFailed(
+                f"The file of clip “{clips[key].name}” is missing from storage. Upload it again "
+                "or remove it from the timeline.",
+                str(exc),
+            ) from exc
+        paths[key] = dest
+        ctx.check_cancelled()
+        ctx.progress(3 * (index + 1) / max(1, len(needed)))
+    return paths
+
+
+@register(EXPORT)
+def export_job(ctx: JobContext) -> dict[str, Any]:
+    job = ctx.job
+    project = job.project
+    if project is None:
+        raise JobFailed("The project of this export no longer exists.")
+    params = job.input_params or {}
+    fmt = params.get("format", builders.DEFAULT_FORMAT)
+    try:
+        segments = _exportable_segments(project)
+    except ServiceError as exc:
+        raise JobFailed(exc.message) from exc
+    clips = {str(s.clip_id): s.clip for s in segments}
+    cuts = _cuts(segments)
+    sources = {key: _source(clip) for key, clip in clips.items()}
+    preset = _preset(params.get("preset", builders.DEFAULT_PRESET), cuts, sources)
+    plan = builders.plan_export(cuts, sources, preset)
+    if not plan.total_frames:
+        raise JobFailed("The timeline is shorter than one frame; there is nothing to export.")
+    encoding = _encoding(plan)
+    loudness = builders.Loudness(
+        float(params.get("loudness_target", settings.LOUDNESS_TARGET_LUFS)),
+        settings.LOUDNESS_TRUE_PEAK_DBTP,
+    )
+
+    paths = _download_sources(ctx, plan, clips)
+    loudness = _measure(ctx, plan, paths, loudness, encoding)
+    output = ctx.tmp_dir / f"export.{fmt}"
+    refusal, piece_sources = _smart_refusal(ctx, plan, paths, fmt)
+    path = "full"
+    if refusal is None:
+        try:
+            _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output)
+            frames = _video_frames(output)
+        except FFmpegError as exc:
+            if ctx.should_cancel():
+                raise
+            refusal, frames = f"stream copy failed ({exc})", -1
+        if frames == plan.total_frames:
+            path = "smart"
+        elif refusal is None:
+            refusal = f"stream copy gave {frames} frames instead of {plan.total_frames}"
+        if path != "smart":
+            logger.warning("export %s: smart path abandoned: %s", job.pk, refusal)
+    if path == "full":
+        output.unlink(missing_ok=True)
+        _render_full(ctx, plan, paths, loudness, encoding, output, fmt)
+    ctx.check_cancelled()
+
+    probe = run_ffprobe_json(ffprobe_args(output))
+    key = export_key(project.pk, job.pk, fmt)
+    storage_replace(key, output)
+    if ctx.should_cancel():
+        # Cancelled while storing: leave nothing behind.
+        storage_delete_quietly(key)
+        raise JobCancelled()
+    size = output.stat().st_size
+    duration = float((probe.get("format") or {}).get("duration") or plan.duration)
+    return {
+        "download_url": storage_url(key),
+        "download_endpoint": f"/api/process/export/{job.pk}/download",
+        "storage_key": key,
+        "duration": round(duration, 3),
+        "frames": plan.total_frames,
+        "frame_rate": f"{plan.rate.numerator}/{plan.rate.denominator}",
+        "size": size,
+        "format": fmt,
+        "resolution": plan.resolution,
+        "preset": preset.name,
+        "path": path,
+        "smart_path_refusal": refusal,
+        "loudness": {
+            "target_lufs": loudness.target_i,
+            "true_peak_ceiling_dbtp": loudness.true_peak,
+            "measured_lufs": (loudness.measured or {}).get("input_i"),
+            "normalized": not loudness.skip,
+        },
+    }
