@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,8 @@ def _test_settings(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> N
             },
         }
     settings.PROCESSING_TMP_DIR = tmp_path_factory.mktemp("processing-tmp")
+    # Fresh rate-limit counters per test: the shared cache (Redis in CI) outlives a test.
+    settings.RATE_LIMIT_NAMESPACE = f"rl-{uuid.uuid4().hex}"
 
 
 @pytest.fixture

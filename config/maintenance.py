@@ -1,0 +1,295 @@
+"""Maintenance services the scheduler runs periodically (see config/scheduler.py).
+
+Every function is idempotent and safe to run on several workers at once: a sweep that runs
+twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+TMP_ORPHAN_AGE = timedelta(days=1)
+# Stored objects younger than this may belong to a row whose transaction has not committed yet.
+STORAGE_ORPHAN_AGE = timedelta(hours=1)
+# A pending job this old, with its queue empty, lost its message (the broker was down when it
+# was sent): send it again. The runner's conditional claim makes a duplicate harmless.
+PENDING_LOST_AFTER = timedelta(minutes=10)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_JOB_DIR = re.compile(r"^job-(?P<id>[0-9a-f-]{36})$")
+
+
+def uploads_expire() -> int:
+    from clips.services import uploads_expire as expire
+
+    return expire()
+
+
+def jobs_recover() -> dict[str, int]:
+    """Re-send jobs stuck `running` on a dead worker, and pending jobs whose message was lost."""
+    from processing.models import ProcessingJob
+    from processing.services import _send, jobs_requeue_stale
+
+    requeued = jobs_requeue_stale()
+    resent = 0
+    cutoff = timezone.now() - PENDING_LOST_AFTER
+    lost = ProcessingJob.objects.filter(status=ProcessingJob.Status.PENDING, created_at__lt=cutoff)
+    depths = _queue_depths()
+    for job in lost.only("pk", "job_type")[:500]:
+        queue = "export" if job.job_type == ProcessingJob.JobType.EXPORT else "media"
+        if depths.get(queue, 0) > 0:
+            continue  # still waiting its turn behind other messages
+        # At most once an hour per job, so a long backlog in prefetch never piles up copies.
+        if cache.add(f"maintenance:resent:{job.pk}", 1, 3600):
+            logger.warning("re-sending pending job %s whose message was lost", job.pk)
+            _send(job)
+            resent += 1
+    return {"requeued_running": requeued, "resent_pending": resent}
+
+
+def _queue_depths() -> dict[str, int]:
+    from config.metrics import queue_depths
+
+    try:
+        return queue_depths()
+    except Exception:
+        logger.warning("could not read queue depths", exc_info=True)
+        return {"media": 1, "export": 1}  # unknown: assume busy, resend nothing
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for child in path.rglob("*"):
+            try:
+                newest = max(newest, child.lstat().st_mtime)
+            except FileNotFoundError:
+                continue
+    return newest
+
+
+def tmp_orphans_remove(*, older_than: timedelta = TMP_ORPHAN_AGE) -> int:
+    """Remove entries of PROCESSING_TMP_DIR untouched for `older_than` whose job is not running
+    (a worker killed mid-job leaves its folder behind)."""
+    from processing.models import ProcessingJob
+
+    root = Path(settings.PROCESSING_TMP_DIR)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for entry in root.iterdir():
+        try:
+            if _newest_mtime(entry) >= cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        match = _JOB_DIR.match(entry.name)
+        if (
+            match
+            and ProcessingJob.objects.filter(
+                pk=match.group("id"), status=ProcessingJob.Status.RUNNING
+            ).exists()
+        ):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        logger.info("removed %d orphan temp entries", removed)
+    return removed
+
+
+def _prefix_is_old(prefix: str, cutoff: Any) -> bool:
+    """True when every file under `prefix` is older than `cutoff` (and there is one)."""
+    directories, files = default_storage.listdir(prefix)
+    if not files and not directories:
+        return False
+    for name in files:
+        if default_storage.get_modified_time(f"{prefix}/{name}") >= cutoff:
+            return False
+    return all(_prefix_is_old(f"{prefix}/{d}", cutoff) for d in directories)
+
+
+def storage_orphans_remove(*, older_than: timedelta = STORAGE_ORPHAN_AGE) -> int:
+    """Delete stored files of clips and exports whose row no longer exists."""
+    from clips.models import Clip
+    from clips.storage import storage_delete_prefix
+    from projects.models import Project
+
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for top, model in (("clips", Clip), ("exports", Project)):
+        try:
+            directories, _ = default_storage.listdir(top)
+        except FileNotFoundError:
+            continue
+        ids = [name for name in directories if _UUID.match(name)]
+        existing = {str(pk) for pk in model.objects.filter(pk__in=ids).values_list("pk", flat=True)}
+        for name in ids:
+            prefix = f"{top}/{name}"
+            if name in existing or not _prefix_is_old(prefix, cutoff):
+                continue
+            removed += storage_delete_prefix(prefix)
+            logger.warning("removed orphan stored files under %s/", prefix)
+    removed += _s3_multipart_orphans_abort(cutoff)
+    return removed
+
+
+def _s3_multipart_orphans_abort(cutoff: Any) -> int:
+    """Abort S3 multipart uploads that no active upload session owns (their parts cost money)."""
+    if not settings.USE_S3:
+        return 0
+    from clips.models import UploadSession
+
+    client = default_storage.connection.meta.client
+    bucket = default_storage.bucket_name
+    aborted = 0
+    paginator = client.get_paginator("list_multipart_uploads")
+    for page in paginator.paginate(Bucket=bucket, Prefix=default_storage.location):
+        for upload in page.get("Uploads", []):
+            if upload["Initiated"] >= cutoff:
+                continue
+            owned = UploadSession.objects.filter(
+                multipart_upload_id=upload["UploadId"],
+                status__in=[UploadSession.Status.ACTIVE, UploadSession.Status.COMPLETING],
+            ).exists()
+            if not owned:
+                client.abort_multipart_upload(
+                    Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                aborted += 1
+    return aborted
+
+
+def _charged_clip_bytes(user_id: Any) -> int:
+    from clips.models import Clip
+
+    # The rule clips.services applies: a clip that is not `uploading` counts its file size.
+    total = (
+        Clip.objects.filter(owner_id=user_id, file_size__isnull=False)
+        .exclude(status=Clip.Status.UPLOADING)
+        .aggregate(total=Sum("file_size"))["total"]
+    )
+    return int(total or 0)
+
+
+def _export_bytes(user_id: Any) -> int:
+    """Bytes of finished exports still charged to the user (0 while exports are not charged)."""
+    from processing.models import ProcessingJob
+
+    charged = getattr(settings, "EXPORTS_COUNT_IN_STORAGE", False)
+    if not charged:
+        return 0
+    sizes = ProcessingJob.objects.filter(
+        owner_id=user_id,
+        job_type=ProcessingJob.JobType.EXPORT,
+        status=ProcessingJob.Status.COMPLETED,
+    ).values_list("output_data__size", flat=True)
+    return sum(int(size or 0) for size in sizes)
+
+
+def storage_usage_reconcile() -> int:
+    """Recompute every user's storage_used from their files; returns how many were corrected.
+
+    Each user is locked while counted: an upload finishing meanwhile waits and then adds its
+    size on top of the corrected value, so nothing is counted twice or lost.
+    """
+    from accounts.models import User
+
+    corrected = 0
+    for user_id in User.objects.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(pk=user_id).first()
+            if user is None:
+                continue
+            actual = _charged_clip_bytes(user_id) + _export_bytes(user_id)
+            if actual != user.storage_used:
+                logger.warning(
+                    "storage_used of user %s was %d bytes, files add up to %d",
+                    user_id,
+                    user.storage_used,
+                    actual,
+                )
+                User.objects.filter(pk=user_id).update(storage_used=actual)
+                corrected += 1
+    return corrected
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    email: str
+    storage_used: int
+    storage_limit: int
+    clips: int
+    exports: int
+    processing_minutes: float
+
+
+def usage_rows() -> list[UsageRow]:
+    """One row per user for the usage report, in three queries whatever the number of users."""
+    from accounts.models import User
+    from processing.models import ProcessingJob
+
+    finished = ProcessingJob.objects.filter(
+        owner=OuterRef("pk"), started_at__isnull=False, completed_at__isnull=False
+    )
+    run_time = (
+        finished.values("owner")
+        .annotate(
+            total=Sum(
+                ExpressionWrapper(F("completed_at") - F("started_at"), output_field=DurationField())
+            )
+        )
+        .values("total")
+    )
+    exports = (
+        ProcessingJob.objects.filter(
+            owner=OuterRef("pk"),
+            job_type=ProcessingJob.JobType.EXPORT,
+            status=ProcessingJob.Status.COMPLETED,
+        )
+        .values("owner")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    users = (
+        User.objects.annotate(
+            clip_count=Count("clips", distinct=True),
+            export_count=Coalesce(Subquery(exports), 0),
+            run_time=Subquery(run_time, output_field=DurationField()),
+        )
+        .filter(Q(is_active=True) | Q(storage_used__gt=0))
+        .order_by("-storage_used", "email")
+    )
+    return [
+        UsageRow(
+            email=user.email,
+            storage_used=user.storage_used,
+            storage_limit=user.storage_limit,
+            clips=user.clip_count,
+            exports=user.export_count,
+            processing_minutes=round(user.run_time.total_seconds() / 60, 1)
+            if user.run_time
+            else 0.0,
+        )
+        for user in users
+    ]
