@@ -16,7 +16,7 @@ class TimelineSegmentInline(admin.TabularInline):
 
     model = TimelineSegment
     fields = ["layer", "start_time", "duration", "clip", "source_start", "name"]
-    readonly_fields = fields
+    readonly_fields = ["layer", "start_time", "duration", "clip", "source_start", "name"]
     ordering = ["start_time", "layer"]
     extra = 0
     can_delete = False

@@ -38,12 +38,11 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _settings_object(value: Any) -> dict[str, Any]:
+def _settings_object(value: Any) -> None:
     if not isinstance(value, dict):
         raise serializers.ValidationError(
             'Settings must be a JSON object, like {"resolution": "1920x1080"}.'
         )
-    return value
 
 
 class ProjectInputSerializer(serializers.Serializer):

@@ -76,7 +76,9 @@ class TimelineSegmentInputSerializer(SegmentInputSerializer):
 
 class TimelineInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=0)
-    segments = TimelineSegmentInputSerializer(many=True, max_length=MAX_SEGMENTS)
+    segments = serializers.ListField(
+        child=TimelineSegmentInputSerializer(), max_length=MAX_SEGMENTS, allow_empty=True
+    )
 
 
 class SegmentUpdateInputSerializer(SegmentInputSerializer):
