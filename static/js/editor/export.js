@@ -71,7 +71,7 @@ export class ExportPanel {
       this.showStatus(job);
       this.poll();
     } catch (error) {
-      this.showStatus({ status: "failed", progress: 0, error_message: error.message, job_type: "export" });
+      this.showStatus({ status: "failed", progress: 0, error_message: error.message, job_type: "export", notStarted: true });
       this.startBtn.disabled = false;
     }
   }
@@ -142,7 +142,7 @@ export class ExportPanel {
       pending: "Waiting for a free worker…",
       running: "Rendering your video…",
       completed: "Done — your video is ready.",
-      failed: explainFailure(job),
+      failed: job.notStarted ? `The export could not start. ${job.error_message}` : explainFailure(job),
       cancelled: "The export was cancelled.",
     }[job.status] || job.status;
     const out = job.output_data || {};
