@@ -21,6 +21,7 @@ job_id_var: ContextVar[str] = ContextVar("job_id", default="")
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is kept.
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD_ATTRS |= {"request_id", "job_id", "request", "status_code", "server_time"}
 
 
 @contextmanager
@@ -37,7 +38,10 @@ class ContextFilter(logging.Filter):
     """Copies the request and job ids onto each record (for both formatters)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        # django.request logs a failed response after the middleware has unbound the id; the
+        # record carries the request itself then.
+        request = getattr(record, "request", None)
+        record.request_id = request_id_var.get() or getattr(request, "request_id", "")
         record.job_id = job_id_var.get()
         return True
 
