@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -69,6 +70,9 @@ class ProjectListFilterSerializer(serializers.Serializer):
 
 
 class ProjectListView(APIView):
+    @extend_schema(
+        parameters=[ProjectListFilterSerializer], responses={200: ProjectSerializer(many=True)}
+    )
     def get(self, request: Request) -> Response:
         filters = ProjectListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -77,6 +81,7 @@ class ProjectListView(APIView):
         page = paginator.paginate_queryset(projects, request, view=self)
         return paginator.get_paginated_response(ProjectSerializer(page, many=True).data)
 
+    @extend_schema(request=ProjectInputSerializer, responses={201: ProjectSerializer})
     def post(self, request: Request) -> Response:
         data = ProjectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -85,13 +90,16 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
+    @extend_schema(responses={200: ProjectSerializer})
     def get(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         return Response(ProjectSerializer(project).data)
 
+    @extend_schema(request=ProjectUpdateInputSerializer, responses={200: ProjectSerializer})
     def put(self, request: Request, project_id: str) -> Response:
         return self._update(request, project_id, partial=False)
 
+    @extend_schema(request=ProjectUpdateInputSerializer, responses={200: ProjectSerializer})
     def patch(self, request: Request, project_id: str) -> Response:
         return self._update(request, project_id, partial=True)
 
@@ -102,6 +110,7 @@ class ProjectDetailView(APIView):
         project = project_update(project=project, **data.validated_data)
         return Response(ProjectSerializer(project).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         project_delete(project=project)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -129,10 +130,12 @@ def _parse(serializer: serializers.Serializer) -> dict[str, Any]:
 
 
 class TimelineView(APIView):
+    @extend_schema(responses={200: TimelineSerializer})
     def get(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
 
+    @extend_schema(request=TimelineInputSerializer, responses={200: TimelineSerializer})
     def post(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         data = _parse(TimelineInputSerializer(data=request.data))
@@ -141,9 +144,15 @@ class TimelineView(APIView):
 
 
 class SegmentDetailView(APIView):
+    @extend_schema(
+        request=SegmentUpdateInputSerializer, responses={200: SegmentWithVersionSerializer}
+    )
     def put(self, request: Request, segment_id: str) -> Response:
         return self._update(request, segment_id, partial=False)
 
+    @extend_schema(
+        request=SegmentUpdateInputSerializer, responses={200: SegmentWithVersionSerializer}
+    )
     def patch(self, request: Request, segment_id: str) -> Response:
         return self._update(request, segment_id, partial=True)
 
@@ -153,6 +162,7 @@ class SegmentDetailView(APIView):
         segment = segment_update(segment=segment, user=request.user, **data)
         return Response(SegmentWithVersionSerializer(segment).data)
 
+    @extend_schema(parameters=[VersionQuerySerializer], responses={204: None})
     def delete(self, request: Request, segment_id: str) -> Response:
         segment = get_segment_for_user(request.user, segment_id)
         query = _parse(VersionQuerySerializer(data=request.query_params))
