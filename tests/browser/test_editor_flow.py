@@ -178,7 +178,8 @@ def test_it_takes_a_new_user_from_sign_up_to_a_downloaded_video(
     page.get_by_role("button", name="Start export").click()
     page.wait_for_selector("#export-status:not([hidden])")
     page.screenshot(path=artifacts / "07-export-running.png")
-    page.wait_for_selector("#export-download:visible", timeout=240_000)
+    page.wait_for_selector("#export-download:visible, #export-status.is-failed", timeout=240_000)
+    assert page.is_visible("#export-download"), page.inner_text("#export-state")
     assert page.text_content("#export-pct") == "100 %"
     seen = page.evaluate("window.__seen")
     assert seen[-1] == 100 and seen == sorted(seen)
