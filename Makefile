@@ -52,7 +52,12 @@ check: lint typecheck test
 bench-upload: install
 	$(BIN)/python bench/upload.py
 
+# Compares our export with one hand-written FFmpeg command, MoviePy and melt (MLT).
 bench-export: install ffmpeg
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	@command -v melt >/dev/null || { echo "Installing melt from the OS packages"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq melt; } \
+	  || echo "melt could not be installed: the bench reports it as missing."
 	$(BIN)/python bench/export.py
 
 bench-api: install

@@ -9,6 +9,7 @@ api_patterns = [
     path("", include("clips.urls")),
     path("", include("timeline.urls")),
     path("", include("processing.urls")),
+    path("", include("processing.export_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

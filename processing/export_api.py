@@ -1,0 +1,155 @@
+"""Export and interchange over HTTP: start an export, fetch its file, the timeline as OTIO and
+YouTube chapters, and import an OTIO timeline. Thin views: parse, fetch with permission, call
+one service, serialize."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from django.http import HttpResponse, HttpResponseRedirect
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import ApiError, ErrorCode
+from processing.api import JobSerializer
+from processing.export import LOUDNESS_TARGETS, export_download_url, export_start
+from processing.ffmpeg.export import DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES
+from processing.interchange import chapters_for, timeline_import_otio, timeline_to_otio
+from processing.selectors import get_job_for_user
+from projects.selectors import get_project_for_user
+from timeline.api import TimelineSerializer
+from timeline.selectors import timeline_get
+
+OTIO_MAX_BYTES = 5 * 1024**2
+
+
+class ExportInputSerializer(serializers.Serializer):
+    preset = serializers.ChoiceField(choices=PRESET_NAMES, default=DEFAULT_PRESET)
+    format = serializers.ChoiceField(choices=FORMATS, default=DEFAULT_FORMAT)
+    loudness_target = serializers.ChoiceField(
+        choices=LOUDNESS_TARGETS,
+        required=False,
+        help_text="Integrated loudness in LUFS; default the project's setting, else -14.",
+    )
+
+
+class ProcessExportInputSerializer(ExportInputSerializer):
+    project_id = serializers.UUIDField()
+
+
+def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
+    project = get_project_for_user(request.user, project_id)
+    job = export_start(
+        user=request.user,
+        project=project,
+        preset=data["preset"],
+        fmt=data["format"],
+        loudness_target=data.get("loudness_target"),
+    )
+    return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectExportView(APIView):
+    """POST /api/projects/:id/export `{preset?, format?, loudness_target?}` → 202 job."""
+
+    def post(self, request: Request, project_id: uuid.UUID) -> Response:
+        data = ExportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _start(request, project_id, data.validated_data)
+
+
+class ProcessExportView(APIView):
+    """POST /api/process/export `{project_id, preset?, format?, loudness_target?}` → 202 job."""
+
+    def post(self, request: Request) -> Response:
+        data = ProcessExportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _start(request, data.validated_data["project_id"], data.validated_data)
+
+
+class ExportDownloadView(APIView):
+    """GET /api/process/export/:job_id/download → 302 to a fresh (signed) URL of the file."""
+
+    def get(self, request: Request, job_id: uuid.UUID) -> HttpResponse:
+        url = export_download_url(job=get_job_for_user(request.user, job_id))
+        return HttpResponseRedirect(url)
+
+
+def _filename(name: str, extension: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "", name).strip() or "timeline"
+    return f"{stem[:80]}.{extension}"
+
+
+class TimelineOtioView(APIView):
+    """GET /api/projects/:id/timeline.otio → the timeline as an OpenTimelineIO JSON file."""
+
+    def get(self, request: Request, project_id: uuid.UUID) -> HttpResponse:
+        project = get_project_for_user(request.user, project_id)
+        response = HttpResponse(timeline_to_otio(project=project), content_type="application/json")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{_filename(project.name, "otio")}"'
+        )
+        return response
+
+
+class OtioImportInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0, required=False)
+
+
+class TimelineOtioImportView(APIView):
+    """POST /api/projects/:id/timeline/import-otio — the .otio document as the JSON body, or as
+    a multipart field `file`; `?version=N` guards against overwriting someone's newer save."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+
+    def post(self, request: Request, project_id: uuid.UUID) -> Response:
+        params = OtioImportInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        project = get_project_for_user(request.user, project_id)
+        upload = request.FILES.get("file") if request.FILES else None
+        if upload is not None:
+            if upload.size > OTIO_MAX_BYTES:
+                raise ApiError(
+                    ErrorCode.FILE_TOO_LARGE,
+                    f"An .otio file may be at most {OTIO_MAX_BYTES // 1024**2} MiB.",
+                )
+            document = upload.read().decode("utf-8", errors="replace")
+        elif isinstance(request.data, dict) and request.data:
+            document = json.dumps(request.data)
+        else:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                "Send the .otio document as the JSON body or as a file in the field 'file'.",
+            )
+        project = timeline_import_otio(
+            project=project,
+            user=request.user,
+            document=document,
+            version=params.validated_data.get("version"),
+        )
+        # The same answer as GET /api/projects/:id/timeline.
+        return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+
+class ChaptersView(APIView):
+    """GET /api/projects/:id/chapters → YouTube chapters (`00:00 Name` lines) or a 400 that
+    names the YouTube rule the timeline breaks."""
+
+    def get(self, request: Request, project_id: uuid.UUID) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        chapters, text = chapters_for(project=project)
+        hours = text.split(" ", 1)[0].count(":") == 2
+        return Response(
+            {
+                "chapters": [
+                    {"start": c.start, "timestamp": c.timestamp(hours=hours), "title": c.title}
+                    for c in chapters
+                ],
+                "text": text,
+            }
+        )

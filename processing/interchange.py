@@ -1,0 +1,288 @@
+"""A project's timeline in other tools' formats: OpenTimelineIO (both ways) and YouTube chapters.
+
+OTIO: one video track (segments and the gaps between them) and as many audio tracks as the
+overlapping `audio`-layer segments need. Each clip's media reference names our clip by id
+(`clipseq:clip/<id>` and metadata `clip_sequencer.clip_id`), so a file that went through
+another editor comes back to the same clips. Times are exact OTIO RationalTimes at each clip's
+frame rate; transitions and effects of other editors are not carried (cuts only).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+import opentimelineio as otio
+from opentimelineio.opentime import RationalTime, TimeRange
+
+from clips.models import Clip
+from config.api import ServiceError
+from projects.models import Project
+from timeline.models import TimelineSegment
+from timeline.selectors import timeline_end, timeline_segments
+from timeline.services import timeline_replace
+
+METADATA_KEY = "clip_sequencer"
+MEDIA_URL_PREFIX = "clipseq:clip/"
+DEFAULT_RATE = 30.0
+MILLISECOND = Decimal("0.001")
+
+
+def _clip_rate(clip: Clip) -> float:
+    meta = clip.metadata or {}
+    try:
+        rate = float(Fraction(str(meta.get("r_frame_rate") or meta.get("fps") or 0)))
+    except (ValueError, ZeroDivisionError):
+        rate = 0.0
+    return rate if rate > 0 else DEFAULT_RATE
+
+
+def _time(seconds: Decimal, rate: float) -> RationalTime:
+    return RationalTime(float(seconds) * rate, rate)
+
+
+def _range(start: Decimal, duration: Decimal, rate: float) -> TimeRange:
+    return TimeRange(_time(start, rate), _time(duration, rate))
+
+
+def _media(clip: Clip) -> otio.schema.ExternalReference:
+    rate = _clip_rate(clip)
+    available = _range(Decimal(0), clip.duration or Decimal(0), rate) if clip.duration else None
+    reference = otio.schema.ExternalReference(
+        target_url=f"{MEDIA_URL_PREFIX}{clip.pk}", available_range=available
+    )
+    reference.name = clip.original_filename or clip.name
+    return reference
+
+
+def _otio_clip(segment: TimelineSegment) -> otio.schema.Clip:
+    clip = segment.clip
+    rate = _clip_rate(clip)
+    item = otio.schema.Clip(
+        name=segment.name or clip.name,
+        media_reference=_media(clip),
+        source_range=_range(segment.source_start, segment.duration, rate),
+    )
+    item.metadata[METADATA_KEY] = {
+        "clip_id": str(clip.pk),
+        "segment_id": str(segment.pk),
+        "clip_name": clip.name,
+    }
+    return item
+
+
+def _gap(seconds: Decimal, rate: float) -> otio.schema.Gap:
+    return otio.schema.Gap(source_range=_range(Decimal(0), seconds, rate))
+
+
+def _fill_track(track: otio.schema.Track, segments: list[TimelineSegment], rate: float) -> None:
+    cursor = Decimal(0)
+    for segment in segments:
+        if segment.start_time > cursor:
+            track.append(_gap(segment.start_time - cursor, rate))
+        track.append(_otio_clip(segment))
+        cursor = segment.start_time + segment.duration
+
+
+def timeline_to_otio(*, project: Project) -> str:
+    """The project's timeline as an OTIO JSON document."""
+    segments = list(timeline_segments(project_id=project.pk).select_related("clip"))
+    video = [s for s in segments if s.layer == TimelineSegment.Layer.VIDEO]
+    rate = _clip_rate(video[0].clip) if video else DEFAULT_RATE
+    timeline = otio.schema.Timeline(name=project.name)
+    timeline.global_start_time = RationalTime(0, rate)
+    timeline.metadata[METADATA_KEY] = {
+        "project_id": str(project.pk),
+        "timeline_version": project.timeline_version,
+    }
+    video_track = otio.schema.Track(name="Video", kind=otio.schema.TrackKind.Video)
+    _fill_track(video_track, video, rate)
+    timeline.tracks.append(video_track)
+    # Audio-layer segments may overlap: each goes on the first audio track where it fits.
+    lanes: list[list[TimelineSegment]] = []
+    for segment in (s for s in segments if s.layer == TimelineSegment.Layer.AUDIO):
+        for lane in lanes:
+            if lane[-1].start_time + lane[-1].duration <= segment.start_time:
+                lane.append(segment)
+                break
+        else:
+            lanes.append([segment])
+    for number, lane in enumerate(lanes, start=1):
+        track = otio.schema.Track(name=f"Audio {number}", kind=otio.schema.TrackKind.Audio)
+        _fill_track(track, lane, rate)
+        timeline.tracks.append(track)
+    return otio.adapters.write_to_string(timeline, "otio_json")
+
+
+# --- Import -----------------------------------------------------------------------------------
+
+
+def _seconds(value: RationalTime) -> Decimal:
+    return Decimal(repr(value.to_seconds())).quantize(MILLISECOND, rounding=ROUND_HALF_UP)
+
+
+def _invalid(message: str, **details: Any) -> ServiceError:
+    return ServiceError(message, details)
+
+
+def _parse(document: str) -> otio.schema.Timeline:
+    try:
+        parsed = otio.adapters.read_from_string(document, "otio_json")
+    except Exception as exc:  # the OTIO reader raises assorted exception types
+        raise _invalid(
+            "This is not an OpenTimelineIO (.otio) file we can read. Export it again as .otio.",
+            reason=str(exc)[:300],
+        ) from exc
+    if not isinstance(parsed, otio.schema.Timeline):
+        raise _invalid(
+            "The .otio file must contain a timeline (it holds something else).",
+            schema=type(parsed).__name__,
+        )
+    return parsed
+
+
+def _match_clip(item: otio.schema.Clip, clips: list[Clip]) -> Clip | None:
+    """Our clip for an OTIO clip: by the id we wrote, else by media or clip name."""
+    by_id = {str(c.pk): c for c in clips}
+    meta = item.metadata.get(METADATA_KEY) if METADATA_KEY in item.metadata else None
+    if meta is not None and "clip_id" in meta and str(meta["clip_id"]) in by_id:
+        return by_id[str(meta["clip_id"])]
+    reference = item.media_reference
+    url = getattr(reference, "target_url", "") or ""
+    if url.startswith(MEDIA_URL_PREFIX) and url[len(MEDIA_URL_PREFIX) :] in by_id:
+        return by_id[url[len(MEDIA_URL_PREFIX) :]]
+    names = {n for n in (getattr(reference, "name", ""), url.rsplit("/", 1)[-1], item.name) if n}
+    matches = [c for c in clips if c.name in names or c.original_filename in names]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _segments_from(timeline: otio.schema.Timeline, clips: list[Clip]) -> list[dict[str, Any]]:
+    video_tracks = [t for t in timeline.video_tracks() if any(True for _ in t)]
+    if len(video_tracks) > 1:
+        raise _invalid(
+            "The .otio timeline has more than one video track with clips; this editor has one "
+            "video layer. Flatten the video tracks into one, then import again.",
+            video_tracks=len(video_tracks),
+        )
+    segments: list[dict[str, Any]] = []
+    unknown: list[str] = []
+    layers = [(t, TimelineSegment.Layer.VIDEO) for t in video_tracks] + [
+        (t, TimelineSegment.Layer.AUDIO) for t in timeline.audio_tracks()
+    ]
+    for track, layer in layers:
+        for index, item in enumerate(track):
+            if not isinstance(item, otio.schema.Clip) or not item.enabled:
+                continue  # gaps, transitions (taken as cuts) and muted clips
+            clip = _match_clip(item, clips)
+            if clip is None:
+                unknown.append(item.name or getattr(item.media_reference, "name", "") or "?")
+                continue
+            placed = track.range_of_child_at_index(index)
+            source = item.trimmed_range()
+            segments.append(
+                {
+                    "clip_id": clip.pk,
+                    "name": (item.name or clip.name)[:255],
+                    "layer": layer,
+                    "start_time": _seconds(placed.start_time),
+                    "source_start": max(Decimal(0), _seconds(source.start_time)),
+                    "duration": _seconds(placed.duration),
+                }
+            )
+    if unknown:
+        raise _invalid(
+            "These media of the .otio file are not clips of this project: "
+            f"{', '.join(sorted(set(unknown)))}. Upload them to the project first (same name), "
+            "then import again.",
+            unknown_media=sorted(set(unknown)),
+        )
+    return [s for s in segments if s["duration"] > 0]
+
+
+def timeline_import_otio(
+    *, project: Project, user: Any, document: str, version: int | None = None
+) -> Project:
+    """Replace the project's timeline with the one in an OTIO document whose media are clips of
+    the project (matched by our clip id, else by name). `version` as for a timeline save."""
+    timeline = _parse(document)
+    clips = list(Clip.objects.filter(project=project))
+    segments = _segments_from(timeline, clips)
+    return timeline_replace(
+        project=project,
+        user=user,
+        version=project.timeline_version if version is None else version,
+        segments=segments,
+    )
+
+
+# --- YouTube chapters -------------------------------------------------------------------------
+
+CHAPTERS_MIN_COUNT = 3
+CHAPTER_MIN_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: int  # whole seconds, as YouTube reads them
+    title: str
+
+    def timestamp(self, *, hours: bool) -> str:
+        h, rest = divmod(self.start, 3600)
+        m, s = divmod(rest, 60)
+        return f"{h}:{m:02d}:{s:02d}" if hours else f"{m:02d}:{s:02d}"
+
+
+def _chapter_error(rule: str, message: str, **details: Any) -> ServiceError:
+    return ServiceError(
+        f"These segments cannot become YouTube chapters: {message}", {"rule": rule, **details}
+    )
+
+
+def chapters_for(*, project: Project) -> tuple[list[Chapter], str]:
+    """YouTube chapters from the video segments' names (adjacent segments with the same name
+    make one chapter), checked against YouTube's rules; returns them and the description text."""
+    video = [
+        s
+        for s in timeline_segments(project_id=project.pk).select_related("clip")
+        if s.layer == TimelineSegment.Layer.VIDEO
+    ]
+    if not video:
+        raise _chapter_error("first_at_zero", "the timeline has no video segments.")
+    chapters: list[Chapter] = []
+    for segment in video:
+        title = (segment.name or segment.clip.name).strip() or f"Chapter {len(chapters) + 1}"
+        start = math.floor(segment.start_time)
+        if chapters and (chapters[-1].title == title or start == chapters[-1].start):
+            continue  # the same chapter goes on (or it would share a timestamp)
+        chapters.append(Chapter(start, title))
+    if chapters[0].start != 0:
+        raise _chapter_error(
+            "first_at_zero",
+            f"YouTube needs the first chapter at 00:00, but the first video segment starts at "
+            f"{video[0].start_time} s. Move it to the start of the timeline.",
+            first_start=float(video[0].start_time),
+        )
+    if len(chapters) < CHAPTERS_MIN_COUNT:
+        raise _chapter_error(
+            "at_least_three",
+            f"YouTube needs at least {CHAPTERS_MIN_COUNT} chapters, and the video segments make "
+            f"{len(chapters)}. Give segments different names or add segments.",
+            chapters=len(chapters),
+        )
+    end = math.floor(timeline_end(project_id=project.pk))
+    for chapter, after in zip(chapters, [*(c.start for c in chapters[1:]), end], strict=True):
+        if after - chapter.start < CHAPTER_MIN_SECONDS:
+            raise _chapter_error(
+                "at_least_ten_seconds",
+                f"each chapter must last at least {CHAPTER_MIN_SECONDS} seconds, and "
+                f"“{chapter.title}” lasts {after - chapter.start} s. Lengthen it or merge it "
+                "with a neighbour (give both the same name).",
+                chapter=chapter.title,
+                seconds=after - chapter.start,
+            )
+    hours = end >= 3600
+    text = "\n".join(f"{c.timestamp(hours=hours)} {c.title}" for c in chapters) + "\n"
+    return chapters, text
