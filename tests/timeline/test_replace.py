@@ -84,7 +84,12 @@ def test_it_replaces_everything_that_was_there(
 
 
 def test_it_keeps_the_ids_of_segments_it_already_had(
-    api: Any, project: Project, clip: Clip, saved: list[dict[str, Any]], other_user: Any
+    api: Any,
+    project: Project,
+    clip: Clip,
+    short_clip: Clip,
+    saved: list[dict[str, Any]],
+    other_user: Any,
 ) -> None:
     foreign = TimelineSegment.objects.create(
         project=(other := make_project(other_user)),
@@ -98,7 +103,7 @@ def test_it_keeps_the_ids_of_segments_it_already_had(
         api,
         project,
         [
-            seg(clip, 0, 3, id=saved[0]["id"]),
+            seg(short_clip, 0, 3, id=saved[0]["id"], layer="audio"),
             seg(clip, 3, 1, id=made_up),
             seg(clip, 4, 1, id=str(foreign.id)),
             seg(clip, 5, 1),
@@ -113,7 +118,8 @@ def test_it_keeps_the_ids_of_segments_it_already_had(
     assert made_up not in ids
     assert str(foreign.id) not in ids
     assert len(set(ids)) == 4
-    assert TimelineSegment.objects.get(pk=saved[0]["id"]).duration == Decimal(3)
+    kept = TimelineSegment.objects.get(pk=saved[0]["id"])
+    assert (kept.clip_id, kept.layer, kept.duration) == (short_clip.id, "audio", Decimal(3))
     foreign.refresh_from_db()
     assert (foreign.project_id, foreign.duration) == (other.id, Decimal(1))
 
