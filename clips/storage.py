@@ -59,7 +59,7 @@ def storage_download_url(key: str, *, filename: str) -> str:
         safe = "".join(
             c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
         )
-        return default_storage.url(
+        return default_storage.url(  # type: ignore[call-arg]
             key, parameters={"ResponseContentDisposition": f'attachment; filename="{safe}"'}
         )
     return default_storage.url(key)

@@ -160,7 +160,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = error_body(
             ErrorCode.RATE_LIMITED,
             "Too many requests. Please wait a moment and try again.",
-            {"retry_after": exc.wait},
+            {"retry_after": getattr(exc, "wait", None)},
         )
     elif isinstance(exc, exceptions.UnsupportedMediaType | exceptions.ParseError):
         body = error_body(ErrorCode.VALIDATION_ERROR, str(exc.detail))

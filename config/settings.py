@@ -11,6 +11,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from tempfile import gettempdir
+from typing import Any
 
 import dj_database_url
 
@@ -108,17 +109,14 @@ if EMBEDDED:
         }
     }
 else:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            env_str("DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
-        )
-    }
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    _database: dict[str, Any] = dict(
+        dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    )
+    _database["CONN_HEALTH_CHECKS"] = True
+    if str(_database["ENGINE"]).endswith("postgresql"):
         # An unreachable database answers an error in seconds instead of hanging requests.
-        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
-            "DB_CONNECT_TIMEOUT", 5
-        )
+        _database.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
