@@ -196,6 +196,10 @@ def discord_verified_email(data: dict[str, Any]) -> str | None:
     return None
 
 
+def _email_confirmed(user: User, email: str) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
 def discord_link_target(*, data: dict[str, Any]) -> User | None:
     """For a Discord account not linked yet: the existing user to link it to, or None to
     create a new user. Shared by the API and the browser flow (accounts.adapters).
@@ -218,6 +222,15 @@ def discord_link_target(*, data: dict[str, Any]) -> User | None:
             "settings (or allow access to it), then sign in again."
         )
     user = selectors.user_get_by_email(email=email)
+    if user is not None and user.has_usable_password() and not _email_confirmed(user, email):
+        # Someone may have registered this address with a password before its owner ever
+        # signed in: linking would hand the owner's Discord sign-in to that account.
+        raise ServiceError(
+            "An account with this e-mail address exists, but the address has not been "
+            "confirmed. Sign in with your password (or confirm the address), then connect "
+            "Discord from your account.",
+            code=ErrorCode.CONFLICT,
+        )
     if user is not None and user.discord_id and user.discord_id != str(data["id"]):
         raise ServiceError(
             "The account with this e-mail address is already linked to another Discord "

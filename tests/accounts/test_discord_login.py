@@ -135,6 +135,7 @@ def test_a_linked_discord_account_signs_in_its_user(anon_api: APIClient) -> None
 
 @responses.activate
 def test_a_verified_email_links_to_the_existing_account(anon_api: APIClient, owner: Any) -> None:
+    EmailAddress.objects.create(user=owner, email=owner.email, primary=True, verified=True)
     fake_discord(discord_profile(email="Owner@Example.com", verified=True))
 
     response = login_with_code(anon_api)
@@ -147,6 +148,23 @@ def test_a_verified_email_links_to_the_existing_account(anon_api: APIClient, own
     assert owner.name == "Olivia Owner"
     assert owner.avatar_url.startswith("https://cdn.discordapp.com/avatars/80351110224678912/")
     assert SocialAccount.objects.get(uid="80351110224678912").user == owner
+
+
+@responses.activate
+def test_it_refuses_to_link_to_a_password_account_whose_address_was_never_confirmed(
+    anon_api: APIClient, owner: Any
+) -> None:
+    # Someone registered the address with a password first; the real owner now arrives with
+    # a Discord-verified address. Linking would let the first registrant into their sign-in.
+    fake_discord(discord_profile(email="owner@example.com", verified=True))
+
+    response = login_with_code(anon_api)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "CONFLICT"
+    owner.refresh_from_db()
+    assert owner.discord_id is None
+    assert not SocialAccount.objects.filter(uid="80351110224678912").exists()
 
 
 @responses.activate
@@ -288,6 +306,7 @@ def test_it_says_so_when_discord_is_not_configured(anon_api: APIClient, settings
 def test_a_deactivated_account_cannot_sign_in_with_discord(anon_api: APIClient, owner: Any) -> None:
     owner.is_active = False
     owner.save(update_fields=["is_active"])
+    EmailAddress.objects.create(user=owner, email=owner.email, primary=True, verified=True)
     fake_discord(discord_profile(email=owner.email, verified=True))
 
     response = login_with_code(anon_api)

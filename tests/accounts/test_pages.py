@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
 
@@ -183,6 +184,7 @@ def test_discord_in_the_browser_creates_a_filled_in_user(browser: Client) -> Non
 @responses.activate
 @pytest.mark.usefixtures("discord_app")
 def test_discord_in_the_browser_links_a_verified_email(browser: Client, owner: Any) -> None:
+    EmailAddress.objects.create(user=owner, email=owner.email, primary=True, verified=True)
     response = discord_round_trip(browser, discord_profile(email=owner.email, verified=True))
 
     assert response.status_code == 302
