@@ -10,6 +10,7 @@ import logging
 import re
 import shutil
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -192,23 +193,13 @@ def _charged_clip_bytes(user_id: Any) -> int:
     return int(total or 0)
 
 
-def _export_bytes(user_id: Any) -> int:
-    """Bytes of finished exports still charged to the user (0 while exports are not charged)."""
-    from processing.models import ProcessingJob
-
-    charged = getattr(settings, "EXPORTS_COUNT_IN_STORAGE", False)
-    if not charged:
-        return 0
-    sizes = ProcessingJob.objects.filter(
-        owner_id=user_id,
-        job_type=ProcessingJob.JobType.EXPORT,
-        status=ProcessingJob.Status.COMPLETED,
-    ).values_list("output_data__size", flat=True)
-    return sum(int(size or 0) for size in sizes)
-
-
 def storage_usage_reconcile() -> int:
-    """Recompute every user's storage_used from their files; returns how many were corrected.
+    """Recompute every user's storage_used from their clips; returns how many were corrected.
+
+    It counts what the live accounting counts (clips.services: every clip past `uploading`
+    with a file size). Exports are not charged to storage_used by the export engine, so they
+    are not added here either (the usage report shows them apart); adding them only nightly
+    would make the quota jump at 03:00 and drift again with every deleted project.
 
     Each user is locked while counted: an upload finishing meanwhile waits and then adds its
     size on top of the corrected value, so nothing is counted twice or lost.
@@ -221,7 +212,7 @@ def storage_usage_reconcile() -> int:
             user = User.objects.select_for_update().filter(pk=user_id).first()
             if user is None:
                 continue
-            actual = _charged_clip_bytes(user_id) + _export_bytes(user_id)
+            actual = _charged_clip_bytes(user_id)
             if actual != user.storage_used:
                 logger.warning(
                     "storage_used of user %s was %d bytes, files add up to %d",
@@ -241,11 +232,12 @@ class UsageRow:
     storage_limit: int
     clips: int
     exports: int
+    export_bytes: int
     processing_minutes: float
 
 
 def usage_rows() -> list[UsageRow]:
-    """One row per user for the usage report, in three queries whatever the number of users."""
+    """One row per user for the usage report, in two queries whatever the number of users."""
     from accounts.models import User
     from processing.models import ProcessingJob
 
@@ -280,6 +272,11 @@ def usage_rows() -> list[UsageRow]:
         .filter(Q(is_active=True) | Q(storage_used__gt=0))
         .order_by("-storage_used", "email")
     )
+    export_bytes: dict[Any, int] = defaultdict(int)
+    for owner_id, size in ProcessingJob.objects.filter(
+        job_type=ProcessingJob.JobType.EXPORT, status=ProcessingJob.Status.COMPLETED
+    ).values_list("owner_id", "output_data__size"):
+        export_bytes[owner_id] += int(size or 0)
     return [
         UsageRow(
             email=user.email,
@@ -287,6 +284,7 @@ def usage_rows() -> list[UsageRow]:
             storage_limit=user.storage_limit,
             clips=user.clip_count,
             exports=user.export_count,
+            export_bytes=export_bytes[user.pk],
             processing_minutes=round(user.run_time.total_seconds() / 60, 1)
             if user.run_time
             else 0.0,

@@ -22,12 +22,16 @@ class Command(BaseCommand):
         from config.maintenance import usage_rows
 
         rows = usage_rows()
-        header = f"{'user':<40} {'storage':>12} {'limit':>12} {'clips':>6} {'exports':>8} {'proc. min':>10}"
+        header = (
+            f"{'user':<40} {'storage':>12} {'limit':>12} {'clips':>6} {'exports':>8} "
+            f"{'export size':>12} {'proc. min':>10}"
+        )
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for row in rows:
             self.stdout.write(
                 f"{row.email:<40} {_size(row.storage_used):>12} {_size(row.storage_limit):>12} "
-                f"{row.clips:>6} {row.exports:>8} {row.processing_minutes:>10.1f}"
+                f"{row.clips:>6} {row.exports:>8} {_size(row.export_bytes):>12} "
+                f"{row.processing_minutes:>10.1f}"
             )
         self.stdout.write(f"{len(rows)} users")
