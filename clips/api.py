@@ -25,7 +25,7 @@ from clips.selectors import (
 )
 from clips.storage import storage_download_url, storage_url
 from config.api import ApiError, ErrorCode, Pagination
-from processing.models import ProcessingJob
+from processing.api import JobSerializer
 from projects.selectors import get_project_for_user
 
 # Multipart framing around the file: boundaries, headers and the `name` field.
@@ -131,29 +131,6 @@ class UploadStatusSerializer(UploadSerializer):
 def upload_data(upload: UploadSession, *, with_missing: bool = False) -> dict[str, Any]:
     serializer_class = UploadStatusSerializer if with_missing else UploadSerializer
     return serializer_class(upload, context={"progress": upload_progress(upload=upload)}).data
-
-
-class JobSerializer(serializers.ModelSerializer):
-    clip_id = serializers.UUIDField(read_only=True)
-    project_id = serializers.UUIDField(read_only=True)
-
-    class Meta:
-        model = ProcessingJob
-        fields = [
-            "id",
-            "job_type",
-            "status",
-            "progress",
-            "clip_id",
-            "project_id",
-            "input_params",
-            "output_data",
-            "error_message",
-            "created_at",
-            "started_at",
-            "completed_at",
-        ]
-        read_only_fields = fields
 
 
 class ClipUpdateInputSerializer(serializers.Serializer):
@@ -291,6 +268,14 @@ class ClipRetryView(APIView):
 
 
 class UploadChunkView(APIView):
+    """Store chunk `index` (from 0) of an upload: the raw bytes are the body.
+
+    Every chunk but the last is exactly `chunk_size` bytes. With `X-Chunk-SHA256` a damaged
+    chunk is refused (400) and nothing is kept. Sending a stored chunk again with the same
+    bytes is a no-op (200); with other bytes it is refused (409): stored chunks are never
+    replaced, cancel the upload to start over. Chunks may arrive in any order and in parallel.
+    """
+
     parser_classes = [OctetStreamParser]
 
     def post(self, request: Request) -> Response:
@@ -307,6 +292,13 @@ class UploadChunkView(APIView):
 
 
 class UploadCompleteView(APIView):
+    """Assemble the chunks into the clip's file and start processing (200 clip).
+
+    Missing chunks answer 409 UPLOAD_INCOMPLETE with `details.missing_chunks`. When a
+    `sha256` (here or at the start) does not match the assembled file, the answer is 400 and
+    every chunk is discarded: the upload stays active and the whole file must be sent again.
+    """
+
     parser_classes = [JSONParser]
 
     def post(self, request: Request) -> Response:

@@ -347,6 +347,7 @@ def clip_delete(*, clip: Clip) -> None:
 def clip_retry(*, clip: Clip) -> ProcessingJob:
     """Run the ingest job again for a clip whose processing failed."""
     with transaction.atomic():
+        _lock_project(clip.project_id)
         locked = Clip.objects.select_for_update().get(pk=clip.pk)
         if locked.status != Clip.Status.FAILED:
             raise ServiceError(
@@ -676,11 +677,11 @@ def _upload_finalize(*, upload: UploadSession, sha256: str) -> Clip:
                 "This upload was cancelled or its clip deleted while it was being completed.",
                 code=ErrorCode.CONFLICT,
             )
+        clip = Clip.objects.select_for_update().get(pk=final.clip_id)
         User.objects.filter(pk=final.owner_id).update(
             storage_reserved=Greatest(F("storage_reserved") - final.size, Value(0)),
             storage_used=F("storage_used") + final.size,
         )
-        clip = Clip.objects.select_for_update().get(pk=final.clip_id)
         clip.file_path = final.storage_key
         clip.file_size = final.size
         clip.sha256 = sha256

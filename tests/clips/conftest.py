@@ -17,7 +17,7 @@ import pytest
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
-from clips.models import Clip, UploadSession
+from clips.models import UploadSession
 from processing.models import ProcessingJob
 from projects.models import Project
 
@@ -40,23 +40,9 @@ def payload(chunk_size: int) -> bytes:
     return os.urandom(2 * chunk_size + chunk_size // 2)
 
 
-@pytest.fixture
-def ingest_calls(monkeypatch: pytest.MonkeyPatch) -> list[Clip]:
-    """Record processing.services.clip_ingest_start (another app's boundary) and give back a
-    pending job row, as the real one does."""
-    calls: list[Clip] = []
-
-    def fake_ingest_start(*, clip: Clip) -> ProcessingJob:
-        calls.append(clip)
-        return ProcessingJob.objects.create(
-            owner_id=clip.owner_id,
-            clip=clip,
-            project_id=clip.project_id,
-            job_type=ProcessingJob.JobType.PROBE,
-        )
-
-    monkeypatch.setattr("processing.services.clip_ingest_start", fake_ingest_start)
-    return calls
+def ingest_jobs(clip_id: Any) -> list[ProcessingJob]:
+    """The processing jobs started for a clip (the ingest pipeline's first step)."""
+    return list(ProcessingJob.objects.filter(clip_id=clip_id))
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_it_cancels_an_upload(
 
 
 def test_it_refuses_to_cancel_a_complete_upload(
-    api: Any, owner: Any, start_upload: Any, chunk_size: int, ingest_calls: list
+    api: Any, owner: Any, start_upload: Any, chunk_size: int
 ) -> None:
     data = b"z" * 100
     upload = start_upload(data)["upload"]

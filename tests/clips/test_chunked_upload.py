@@ -12,7 +12,15 @@ from django.db import connection
 
 from accounts.models import User
 from clips.models import Clip, UploadChunk
-from tests.clips.conftest import chunks_of, send_chunk, session, sha256, stored_bytes, upload_all
+from tests.clips.conftest import (
+    chunks_of,
+    ingest_jobs,
+    send_chunk,
+    session,
+    sha256,
+    stored_bytes,
+    upload_all,
+)
 from tests.conftest import client_for
 
 
@@ -51,7 +59,7 @@ def test_it_starts_an_upload_with_a_clip_in_uploading_state(
 
 
 def test_it_resumes_out_of_order_chunks_and_stores_the_exact_file(
-    api: Any, owner: Any, start_upload: Any, payload: bytes, ingest_calls: list
+    api: Any, owner: Any, start_upload: Any, payload: bytes
 ) -> None:
     upload = start_upload(payload)["upload"]
     chunks = chunks_of(payload, upload["chunk_size"])
@@ -89,7 +97,7 @@ def test_it_resumes_out_of_order_chunks_and_stores_the_exact_file(
     assert session(upload).status == "complete"
     owner.refresh_from_db()
     assert (owner.storage_used, owner.storage_reserved) == (len(payload), 0)
-    assert [c.pk for c in ingest_calls] == [clip.pk]
+    assert [job.clip_id for job in ingest_jobs(clip.pk)] == [clip.pk]
     status = api.get(f"/api/upload/status/{upload['id']}").json()
     assert (status["status"], status["missing_chunks"]) == ("complete", [])
 
@@ -164,9 +172,7 @@ def test_it_rejects_an_index_out_of_range(api: Any, start_upload: Any, payload: 
     assert missing_index.status_code == 400
 
 
-def test_it_refuses_chunks_after_completion(
-    api: Any, start_upload: Any, chunk_size: int, ingest_calls: list
-) -> None:
+def test_it_refuses_chunks_after_completion(api: Any, start_upload: Any, chunk_size: int) -> None:
     data = b"v" * (chunk_size // 2)
     upload = start_upload(data)["upload"]
     upload_all(api, upload, data)
@@ -184,11 +190,11 @@ def test_it_refuses_chunks_after_completion(
     assert again.status_code == 200
     assert again.json()["id"] == upload["clip_id"]
     assert User.objects.get(email="owner@example.com").storage_used == len(data)
-    assert len(ingest_calls) == 1
+    assert len(ingest_jobs(upload["clip_id"])) == 1
 
 
 def test_it_resets_the_upload_when_the_whole_file_hash_differs(
-    api: Any, owner: Any, start_upload: Any, payload: bytes, ingest_calls: list
+    api: Any, owner: Any, start_upload: Any, payload: bytes
 ) -> None:
     upload = start_upload(payload)["upload"]
     upload_all(api, upload, payload)
@@ -207,7 +213,7 @@ def test_it_resets_the_upload_when_the_whole_file_hash_differs(
     assert Clip.objects.get(pk=upload["clip_id"]).status == Clip.Status.UPLOADING
     owner.refresh_from_db()
     assert (owner.storage_used, owner.storage_reserved) == (0, len(payload))
-    assert ingest_calls == []
+    assert ingest_jobs(upload["clip_id"]) == []
 
     # The client sends everything again and this time the file is right.
     upload_all(api, upload, payload)
