@@ -7,13 +7,14 @@ refused handshake: 4401 (not signed in) or 4404 (no such project, or not yours).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from processing.events import project_group, user_group
+from processing.events import project_group, socket_loop_register, user_group
 from projects.selectors import get_project_for_user
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -30,6 +31,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     async def _join(self, groups: list[str]) -> None:
+        socket_loop_register(asyncio.get_running_loop())
         self.groups_joined = []
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)

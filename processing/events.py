@@ -6,12 +6,14 @@ Message shapes are fixed by API.md's WebSocket section.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
@@ -33,6 +35,29 @@ def _jsonable(message: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(message, cls=DjangoJSONEncoder))
 
 
+# The event loop serving websockets in this process (set by the consumers). The in-memory
+# layer's queues belong to that loop: a worker thread (embedded mode) must hand its sends to it,
+# because waking an asyncio queue from another thread's loop is not thread-safe and the socket
+# would only notice much later.
+_socket_loop: tuple[asyncio.AbstractEventLoop, int] | None = None
+SEND_TIMEOUT = 5
+
+
+def socket_loop_register(loop: asyncio.AbstractEventLoop) -> None:
+    global _socket_loop
+    _socket_loop = (loop, threading.get_ident())
+
+
+def _group_send(layer: Any, group: str, payload: dict[str, Any]) -> None:
+    if isinstance(layer, InMemoryChannelLayer) and _socket_loop is not None:
+        loop, thread_id = _socket_loop
+        if loop.is_running() and threading.get_ident() != thread_id:
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, payload), loop)
+            future.result(timeout=SEND_TIMEOUT)
+            return
+    async_to_sync(layer.group_send)(group, payload)
+
+
 def send_now(groups: list[str], message: dict[str, Any]) -> None:
     """Send `message` to `groups` immediately. A failing channel layer never fails the caller."""
     layer = get_channel_layer()
@@ -41,7 +66,7 @@ def send_now(groups: list[str], message: dict[str, Any]) -> None:
     payload = {"type": "event.message", "event": _jsonable(message)}
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, payload)
+            _group_send(layer, group, payload)
         except Exception:  # the event is best-effort; the database row is the truth
             logger.warning("could not send %s to %s", message.get("type"), group, exc_info=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +19,9 @@ MAX_FPS = 240
 # Real video never carries less than this many bytes per second; a file that claims a duration
 # its size cannot hold is a crafted or broken file (and would make FFmpeg decode for hours).
 MIN_BYTES_PER_SECOND = 1000
+PIXEL_CAP_RE = re.compile(
+    r"Picture size (?P<width>\d+)x(?P<height>\d+) exceeds specified max pixel"
+)
 
 
 def _rate(value: str | None) -> float | None:
@@ -158,6 +162,15 @@ def media_validate(path: Path) -> dict[str, Any]:
     try:
         data = run_ffprobe_json(ffprobe_args(path))
     except FFmpegError as exc:
+        # -max_pixels stops ffprobe's stream analysis of a pixel bomb: say so plainly.
+        oversized = PIXEL_CAP_RE.search(exc.stderr)
+        if oversized:
+            width, height = int(oversized["width"]), int(oversized["height"])
+            raise _reject(
+                f"its picture ({width}x{height}) is larger than 8K ({MAX_WIDTH}x{MAX_HEIGHT}).",
+                width=width,
+                height=height,
+            ) from exc
         raise _reject("it is not a video file we can read.", probe_error=exc.stderr[-500:]) from exc
     info = describe_probe(data, file_size=path.stat().st_size)
     check_probe(info)
