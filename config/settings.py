@@ -160,6 +160,10 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Dramatiq -------------------------------------------------------------------------------
+# A running job writes a heartbeat this often; one silent for PROCESSING_STALE_AFTER_SECONDS
+# belongs to a dead worker and may be claimed again (processing/runner.py).
+PROCESSING_HEARTBEAT_SECONDS = env_int("PROCESSING_HEARTBEAT_SECONDS", 10)
+PROCESSING_STALE_AFTER_SECONDS = env_int("PROCESSING_STALE_AFTER_SECONDS", 60)
 DRAMATIQ_BROKER_URL = env_str("DRAMATIQ_BROKER_URL", REDIS_URL)
 _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.AgeLimit",
@@ -181,8 +185,12 @@ elif DRAMATIQ_BROKER_URL:
         "OPTIONS": {
             "url": DRAMATIQ_BROKER_URL,
             "namespace": env_str("DRAMATIQ_NAMESPACE", "clipseq"),
-            # A dead worker's messages are requeued once its heartbeat is this old.
-            "heartbeat_timeout": env_int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", 30_000),
+            # A dead worker's messages are requeued once its heartbeat is this old. Longer than
+            # the job runner's stale-heartbeat limit, so the redelivered job can be claimed at
+            # once: with the defaults a killed worker's job restarts after about 80 s.
+            "heartbeat_timeout": env_int(
+                "DRAMATIQ_HEARTBEAT_TIMEOUT_MS", (PROCESSING_STALE_AFTER_SECONDS + 15) * 1000
+            ),
             # Requeueing runs during a random "maintenance" pass: this many commands out of a
             # million trigger one (Dramatiq's default, 1000, means minutes between passes).
             # Each idle consumer polls about once a second, so 20000 (2%) gives a pass every

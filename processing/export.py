@@ -313,6 +313,8 @@ def _smart_refusal(
     ctx: JobContext, plan: builders.ExportPlan, paths: dict[str, Path], fmt: str
 ) -> tuple[str | None, list[str]]:
     """Whether the smart path applies; cheap checks first, then a packet-level probe."""
+    if not settings.EXPORT_SMART_PATH:
+        return "the smart path is switched off (EXPORT_SMART_PATH)", []
     if fmt != "mp4" or plan.has_gaps:
         return builders.smart_refusal(plan, [None] * len(plan.pieces), fmt=fmt), []
     piece_sources = [plan.inputs[p.input].source for p in plan.pieces if p.input is not None]
