@@ -34,9 +34,9 @@ from processing.models import ProcessingJob
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 10
+HEARTBEAT_SECONDS = getattr(settings, "PROCESSING_HEARTBEAT_SECONDS", 10)
 # A running job whose heartbeat is older than this belongs to a dead worker and may be re-run.
-STALE_AFTER = timedelta(seconds=60)
+STALE_AFTER = timedelta(seconds=getattr(settings, "PROCESSING_STALE_AFTER_SECONDS", 60))
 PROGRESS_WRITE_INTERVAL = 0.5  # at most a few progress messages a second per job
 CANCEL_CHECK_INTERVAL = 0.25
 
