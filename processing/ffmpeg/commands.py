@@ -343,10 +343,10 @@ def extract_args(
         "192k",
         "-ar",
         "48000",
+        # No -avoid_negative_ts: the MP4 muxer's edit list already starts both streams at 0,
+        # while shifting timestamps would push the start (and duration) out by the B-frame delay.
         "-movflags",
         "+faststart",
-        "-avoid_negative_ts",
-        "make_zero",
         *_clean_metadata(),
         *_threads(),
         "-f",

@@ -204,3 +204,20 @@ def ffmpeg_pids(marker: str) -> list[int]:
         if marker in cmdline and "ffmpeg" in cmdline and int(entry.name) != os.getpid():
             pids.append(int(entry.name))
     return pids
+
+
+@pytest.fixture
+def ready_clip(stored_clip: Callable[..., Clip]) -> Callable[..., Clip]:
+    """A ready clip with a real stored original and the metadata a probe would have written."""
+    from processing.media import duration_decimal, media_validate
+
+    def make(path: Path, **kwargs: Any) -> Clip:
+        clip = stored_clip(path, status=Clip.Status.READY, **kwargs)
+        info = media_validate(path)
+        clip.metadata = info
+        clip.duration = duration_decimal(info["duration"])
+        clip.resolution = f"{info['display_width']}x{info['display_height']}"
+        clip.save(update_fields=["metadata", "duration", "resolution"])
+        return clip
+
+    return make
