@@ -148,13 +148,15 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 // A small non-blocking message at the corner of the screen.
-export function toast(message, { level = "info", timeout = 5000, actions = [] } = {}) {
+export function toast(message, { level = "info", timeout = 5000, actions = [], id = null } = {}) {
   let host = document.getElementById("toasts");
   if (!host) {
     host = h("div", { id: "toasts", class: "toasts", role: "status", "aria-live": "polite" });
     document.body.append(host);
   }
-  const node = h("div", { class: `toast toast-${level}` }, h("span", { text: message }));
+  // A toast with an id replaces the previous one of that id instead of stacking up.
+  if (id) host.querySelector(`[data-toast="${CSS.escape(id)}"]`)?.remove();
+  const node = h("div", { class: `toast toast-${level}`, dataset: id ? { toast: id } : {} }, h("span", { text: message }));
   for (const action of actions) {
     node.append(
       h("button", {

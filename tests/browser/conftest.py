@@ -119,36 +119,33 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def browser() -> Iterator[object]:
+    """Chromium with a fresh temporary profile (Playwright's default user data dir)."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1440, "height": 900},
-            accept_downloads=True,
-            color_scheme="light",
-        )
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield context
+            yield chromium
         finally:
-            context.close()
+            chromium.close()
 
 
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
-    page = browser.new_page()  # type: ignore[attr-defined]
+    """A page in a context of its own: no cookies or storage shared between tests."""
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1440, "height": 900}, accept_downloads=True, color_scheme="light"
+    )
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.js_errors = errors
     try:
         yield page
     finally:
-        page.close()
+        context.close()
 
 
 def make_clip(path: Path, *, frequency: int, seconds: int = 3) -> Path:

@@ -98,7 +98,7 @@ function addToTimeline(clipId) {
   const seg = timeline.addClip(clipId, { layer: "video" });
   if (seg) {
     timeline.focusSegment(seg.key);
-    toast(`Added to the video lane at ${formatTime(seg.start_time, { precise: true })}.`, { timeout: 2000 });
+    toast(`Added to the video lane at ${formatTime(seg.start_time, { precise: true })}.`, { timeout: 2000, id: "added" });
   }
 }
 

@@ -89,6 +89,7 @@ export class Player {
     this.now.textContent = formatTime(this.state.playhead, { precise: true });
     this.total.textContent = formatTime(this.state.duration, { precise: true });
     this.empty.hidden = this.state.segments.length > 0;
+    this.empty.parentElement.classList.toggle("is-empty", !this.state.segments.length);
   }
 
   showFrame() {
