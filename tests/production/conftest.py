@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -72,3 +73,49 @@ def make_owned_objects(owner: Any, *, text: str = "ok") -> OwnedObjects:
 @pytest.fixture
 def owned(owner: Any) -> OwnedObjects:
     return make_owned_objects(owner)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The production setup on loopback (see tests/production/stack.py), shared by the smoke
+    test and the drills of one test run."""
+    from tests.production.stack import running_stack
+
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def stack_media(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Test videos made by FFmpeg: `two_chunks` (2 s, about 8 MiB, so two 5 MiB chunks)."""
+    from tests.media import ffmpeg
+
+    directory = tmp_path_factory.mktemp("stack-media")
+    two_chunks = directory / "two-chunks.mp4"
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440",
+        "-vf",
+        "noise=alls=100:allf=t+u",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(two_chunks),
+    )
+    return SimpleNamespace(two_chunks=two_chunks)
