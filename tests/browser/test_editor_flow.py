@@ -174,6 +174,21 @@ def test_it_takes_a_new_user_from_sign_up_to_a_downloaded_video(
     assert three["start_time"] == pytest.approx(two["start_time"] + 3, abs=0.001)  # snapped
     total = timeline["duration"]
     assert total == pytest.approx(7.5, abs=0.03)
+    # Space plays the timeline in sequence: past the first cut the preview shows the next clip.
+    page.keyboard.press("Home")
+    page.keyboard.press("Space")
+    page.wait_for_function(
+        "() => { const [m, s] = document.querySelector('#time-now').textContent.split(':');"
+        " return Number(m) * 60 + Number(s) >= 2.4; }",
+        timeout=15_000,
+    )
+    playing = page.evaluate(
+        "() => { const v = document.getElementById('preview-video');"
+        " return {src: v.currentSrc, paused: v.paused, t: v.currentTime}; }"
+    )
+    page.keyboard.press("Space")
+    assert two["clip_id"] in playing["src"] and not playing["paused"]
+    assert 0.2 <= playing["t"] <= 3.0  # inside the second clip, from its in-point
     page.keyboard.press("Home")
     page.locator("#zoom-fit").click()
     page.wait_for_timeout(300)

@@ -74,3 +74,13 @@ def test_it_resumes_an_interrupted_upload_after_a_reload(
         )
         == 0
     )
+
+    # Deleting the project from the dashboard frees the storage it used.
+    page.goto(app_server + "/")
+    page.wait_for_selector(".project-card")
+    assert not page.inner_text("#storage-text").startswith("0 B")
+    page.get_by_role("button", name="Delete Harbour").click()
+    assert "cannot be undone" in page.inner_text("#delete-dialog")
+    page.get_by_role("button", name="Delete project").click()
+    page.wait_for_selector("#projects-empty:not([hidden])")
+    page.wait_for_function("document.querySelector('#storage-text').textContent.startsWith('0 B')")
