@@ -27,7 +27,7 @@ async function loadStorage() {
     const pct = limit ? Math.min(100, (used / limit) * 100) : 0;
     const meter = document.getElementById("storage-meter");
     document.getElementById("storage-text").textContent = `${formatBytes(used)} of ${formatBytes(limit)}`;
-    meter.querySelector(".bar").style.width = `${pct}%`;
+    meter.querySelector(".bar").style.width = used ? `${Math.max(pct, 1)}%` : "0";
     meter.querySelector("[role=progressbar]").setAttribute("aria-valuenow", String(Math.round(pct)));
     meter.classList.toggle("is-high", pct >= 80 && pct < 95);
     meter.classList.toggle("is-full", pct >= 95);
@@ -45,7 +45,7 @@ function relativeTime(iso) {
 }
 
 function card(project) {
-  const poster = h("div", { class: "poster", "aria-hidden": "true" }, project.clips_count ? "" : "🎞");
+  const poster = h("div", { class: `poster${project.clips_count ? "" : " is-empty"}`, "aria-hidden": "true" });
   const title = h("a", { class: "title", href: `/projects/${project.id}/`, text: project.name });
   const meta = h(
     "div",

@@ -12,20 +12,27 @@ const JOB_TITLES = {
   scan: "Checking the file",
 };
 
-// Failures in plain words: what happened and what to do next.
+// Failures in plain words: what happened (the server's sentence) and what to do next.
 export function explainFailure(job, clipName) {
   const raw = (job.error_message || "").trim();
   const subject = clipName ? `“${clipName}”` : "this clip";
   const lower = raw.toLowerCase();
-  let hint;
-  if (lower.includes("virus") || lower.includes("malware")) hint = `${subject} was rejected because the virus scanner flagged it. Delete it and upload a clean copy.`;
+  let what = raw;
+  let todo;
+  if (lower.includes("virus") || lower.includes("malware")) todo = "Delete it and upload a clean copy.";
   else if (lower.includes("format") || lower.includes("codec") || lower.includes("invalid data") || lower.includes("not a video"))
-    hint = `${subject} is not a video we can read. Convert it to MP4 (H.264) and upload it again.`;
-  else if (lower.includes("timeout") || lower.includes("took too long")) hint = "It took too long and was stopped. Try again, or export at a lower quality.";
-  else if (lower.includes("cancel")) hint = "It was cancelled.";
-  else if (job.job_type === "export") hint = "The export did not finish. Check that every clip on the timeline is ready, then export again.";
-  else hint = `Processing ${subject} failed. Retry it, or delete the clip and upload it again.`;
-  return raw && !hint.includes(raw) ? `${hint} (Details: ${raw})` : hint;
+    todo = "Convert it to MP4 (H.264 video, AAC sound) and upload it again.";
+  else if (lower.includes("timeout") || lower.includes("took too long")) todo = "Try again, or export at a lower quality.";
+  else if (lower.includes("cancel")) todo = "";
+  else if (job.job_type === "export") {
+    what = what || "The export did not finish.";
+    todo = "Check that every clip on the timeline is ready, then export again.";
+  } else {
+    what = what || `Processing ${subject} failed.`;
+    todo = "Retry it, or delete the clip and upload it again.";
+  }
+  if (what && !/[.!?]$/.test(what)) what += ".";
+  return [what, todo].filter(Boolean).join(" ");
 }
 
 export class ExportPanel {

@@ -29,7 +29,7 @@ function clipCard(clip) {
   const ready = clip.status === "ready";
   const thumb = h("div", { class: "clip-thumb" });
   if (clip.thumbnail_url) thumb.style.backgroundImage = `url("${encodeURI(clip.thumbnail_url)}")`;
-  else thumb.append(clip.status === "failed" ? "⚠" : h("span", { class: "spinner", "aria-hidden": "true" }));
+  else thumb.append(h("span", { class: clip.status === "failed" ? "thumb-failed" : "spinner", "aria-hidden": "true" }));
   if (clip.duration != null) thumb.append(h("span", { class: "duration", text: formatTime(clip.duration) }));
   const progress = clipProgress.get(clip.id);
   const status = STATUS_TEXT[clip.status] || clip.status;
@@ -42,7 +42,8 @@ function clipCard(clip) {
   );
   const info = h("div", { class: "clip-info" }, h("span", { class: "name", text: clip.name, title: clip.original_filename || clip.name }), meta);
   if (clip.status === "failed") {
-    info.append(h("span", { class: "error", text: explainFailure({ error_message: clip.error_message, job_type: "ingest" }, clip.name) }));
+    const explained = explainFailure({ error_message: clip.error_message, job_type: "ingest" }, clip.name);
+    info.append(h("span", { class: "error", text: explained, title: explained }));
   }
   const actions = h("div", { class: "actions" });
   if (ready) {
