@@ -4,7 +4,7 @@
 the timeline with FFmpeg in one pass (processing/ffmpeg/export.py builds every command):
 
 1. local copies of the clips' originals (FFmpeg never reads a storage URL);
-2. loudness pass 1: the mixed audio of the whole timeline through loudnorm's measurement;
+2. loudness pass 1: the mixed audio of the whole timeline measured by ebur128 (EBU R128);
 3. the smart path when the video can be stream-copied (only audio is encoded), else the
    full render: every segment trimmed, fitted, on the frame grid, into one encoder;
 4. the file is checked with ffprobe and stored under exports/<project_id>/<job_id>.<ext>.
@@ -272,7 +272,7 @@ def _measure(ctx, plan, paths, loudness: builders.Loudness, encoding) -> builder
         span=(3, 10),
     )
     try:
-        measured, _ = builders.parse_loudnorm(result.stderr)
+        measured = builders.parse_ebur128(result.stderr)
     except ValueError as exc:
         raise JobFailed(
             "The loudness of the timeline's audio could not be measured. Please try again.",
@@ -467,5 +467,6 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
             "true_peak_ceiling_dbtp": loudness.true_peak,
             "measured_lufs": (loudness.measured or {}).get("input_i"),
             "normalized": not loudness.skip,
+            "mode": "none" if loudness.skip else "linear" if loudness.linear else "dynamic",
         },
     }

@@ -14,7 +14,6 @@ audio drops the same hair so picture and sound stay in sync to the sample.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -34,7 +33,6 @@ SEEK_HAIR = Fraction(1, 1000)
 SILENCE_LUFS = -70.0
 # AAC and Opus overshoot true peak a little when encoding; aim below the promised ceiling.
 CODEC_TRUE_PEAK_HEADROOM = 0.5
-LOUDNESS_RANGE = 11.0
 
 
 @dataclass(frozen=True)
@@ -302,7 +300,16 @@ def _overlay_chain(overlay: Overlay, label: str) -> str:
 
 @dataclass(frozen=True)
 class Loudness:
-    """Loudness normalisation: the target, and the first pass's measurement once known."""
+    """Two-pass loudness normalisation (EBU R128): the target, then pass 1's measurement.
+
+    Pass 1 measures the mixed timeline audio with `ebur128` (integrated loudness, its gating
+    threshold, loudness range, true peak). Pass 2 is what loudnorm's `linear=true` mode does
+    with those values: one constant gain, target − measured, when it keeps the true peak under
+    the ceiling. We apply that gain with `volume` (loudnorm would also resample to 192 kHz
+    for nothing). When the gain would push peaks over the ceiling, loudnorm's dynamic mode
+    misses the target by several LU on short or peaky audio; a true-peak limiter after the
+    same gain keeps both promises for real material.
+    """
 
     target_i: float
     true_peak: float
@@ -315,18 +322,31 @@ class Loudness:
             self.measured["input_i"] > SILENCE_LUFS and math.isfinite(self.measured["input_tp"])
         )
 
+    @property
+    def ceiling(self) -> float:
+        return self.true_peak - CODEC_TRUE_PEAK_HEADROOM
+
+    @property
+    def gain(self) -> float:
+        assert self.measured is not None
+        return self.target_i - self.measured["input_i"]
+
+    @property
+    def linear(self) -> bool:
+        return self.measured is not None and self.measured["input_tp"] + self.gain <= self.ceiling
+
     def filter(self) -> str:
-        tp = self.true_peak - CODEC_TRUE_PEAK_HEADROOM
-        base = f"loudnorm=I={self.target_i:g}:TP={tp:g}:LRA={LOUDNESS_RANGE:g}"
         if self.measured is None:
-            return f"{base}:print_format=json"
-        m = self.measured
-        # Second pass: the measured values make loudnorm apply one linear gain (no pumping)
-        # whenever that gain keeps the true peak under the ceiling.
+            return "ebur128=peak=true"
+        if self.linear:
+            return f"volume={self.gain:.2f}dB:precision=double"
+        # One gain would push peaks over the ceiling: apply it anyway and limit the peaks at
+        # four times the sample rate, where true peaks are (that is how they are measured).
+        # Sparse peaks carry little energy, so the integrated loudness stays on target.
+        limit = 10 ** (self.ceiling / 20)
         return (
-            f"{base}:measured_I={m['input_i']:.2f}:measured_TP={m['input_tp']:.2f}"
-            f":measured_LRA={m['input_lra']:.2f}:measured_thresh={m['input_thresh']:.2f}"
-            f":offset={m['target_offset']:.2f}:linear=true:print_format=json"
+            f"volume={self.gain:.2f}dB:precision=double,aresample={4 * SAMPLE_RATE},"
+            f"alimiter=limit={limit:.4f}:attack=1:release=50:level=false:latency=true"
         )
 
 
@@ -361,7 +381,7 @@ def filter_graph(plan: ExportPlan, *, loudness: Loudness | None, audio_only: boo
         audio = "[amix]"
     # Ending every graph on one explicit format also lets FFmpeg rebuild the graph when a
     # decoder changes its channel layout mid-stream (AAC mono in MP4 does).
-    end = f"{AUDIO_FORMAT},atrim=end_sample={plan.total_samples}[aout]"
+    end = f"{AUDIO_FORMAT},apad,atrim=end_sample={plan.total_samples}[aout]"
     if loudness is None or loudness.skip:
         lines.append(f"{audio}{end}")
     else:
@@ -432,14 +452,14 @@ def measure_args(
     graph_script: Path,
     encoding: Encoding | None = None,
 ) -> list[str]:
-    """First loudness pass: the audio part of the graph into loudnorm's measurement, no output.
+    """First loudness pass: the audio part of the graph into ebur128's measurement, no output.
 
     Inputs that only carry picture are still opened (the input numbering must match the
     graph) but nothing of their video is decoded.
     """
     return [
         *base_ffmpeg_args(binary),
-        # loudnorm prints its measurement at info level.
+        # ebur128 prints its summary at info level.
         "-loglevel",
         "info",
         *_input_args(plan, paths, encoding or Encoding()),
@@ -482,18 +502,23 @@ def render_args(
     ]
 
 
-_LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
-LOUDNORM_KEYS = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+_NUMBER = r"(-?[\d.]+|-?inf)"
+_EBUR128_SUMMARY = re.compile(
+    r"Integrated loudness:\s+I:\s+" + _NUMBER + r" LUFS\s+Threshold:\s+" + _NUMBER
+    + r" LUFS\s+Loudness range:\s+LRA:\s+" + _NUMBER + r" LU.*?True peak:\s+Peak:\s+"
+    + _NUMBER + r" dBFS",
+    re.S,
+)  # fmt: skip
 
 
-def parse_loudnorm(stderr: str) -> tuple[dict[str, float], str]:
-    """loudnorm's measurement (the last JSON block it printed) and its normalization type.
-    Silence measures as "-inf", which float() reads."""
-    matches = _LOUDNORM_JSON.findall(stderr)
+def parse_ebur128(stderr: str) -> dict[str, float]:
+    """The summary ebur128 prints when it ends (the last one): integrated loudness, its gating
+    threshold, loudness range and true peak. Silence reads as -inf (or -70 LUFS)."""
+    matches = _EBUR128_SUMMARY.findall(stderr)
     if not matches:
-        raise ValueError("loudnorm printed no measurement")
-    data: dict[str, Any] = json.loads(matches[-1])
-    return {key: float(data[key]) for key in LOUDNORM_KEYS}, str(data.get("normalization_type", ""))
+        raise ValueError("ebur128 printed no summary")
+    i, thresh, lra, tp = (float(v) for v in matches[-1])
+    return {"input_i": i, "input_thresh": thresh, "input_lra": lra, "input_tp": tp}
 
 
 # --- Smart path: copy the video, encode only the audio -------------------------------------

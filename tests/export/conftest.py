@@ -52,6 +52,7 @@ class Sources:
         tone: float | None = 440,
         volume_db: float = -30,
         gop: int = 15,
+        audio_expr: str | None = None,
         extra: tuple[str, ...] = (),
         tag: str = "",
     ) -> Path:
@@ -64,7 +65,10 @@ class Sources:
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
             "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "0",
         ]  # fmt: skip
-        if tone is not None:
+        if audio_expr is not None:
+            inputs += ["-f", "lavfi", "-i", f"aevalsrc={audio_expr}:s=44100"]
+            codecs += ["-c:a", "aac", "-b:a", "128k", "-ac", "1"]
+        elif tone is not None:
             inputs += [
                 "-f", "lavfi", "-i",
                 f"sine=frequency={tone:g}:sample_rate=44100,volume={volume_db:g}dB",

@@ -229,3 +229,21 @@ def test_it_normalises_to_minus_16_when_asked(project, clip_of, sources):
     assert abs(integrated - -16) <= 1, integrated
     assert peak <= -1.5, peak
     assert job.output_data["loudness"]["target_lufs"] == -16
+
+
+def test_it_limits_peaks_when_one_gain_cannot_reach_the_target(project, clip_of, sources):
+    # A quiet tone with a loud click every 2 s: lifting it to -14 LUFS with one gain would
+    # push the clicks far over the ceiling.
+    clicks = sources.video(
+        seconds=4,
+        audio_expr="'0.05*sin(2*PI*440*t)+if(lt(mod(t\\,2)\\,0.001)\\,0.6\\,0)'",
+        tag="clicks",
+    )
+    lay_out(project, [{"clip": clip_of(clicks), "start": 0, "duration": 4}])
+
+    job = export(project, preset="source")
+
+    assert job.output_data["loudness"]["mode"] == "dynamic"
+    integrated, peak = loudness(output_path(job))
+    assert abs(integrated - -14) <= 1, integrated
+    assert peak <= -1.5, peak
