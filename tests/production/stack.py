@@ -179,13 +179,16 @@ class Stack:
             time.sleep(0.2)
         raise TimeoutError("the workers did not start:\n" + self.log(names[0])[-3000:])
 
-    def kill(self, name: str) -> None:
-        """kill -9 the whole process group: the worker, its children and their FFmpeg."""
+    def kill(self, name: str, also: list[int] | None = None) -> None:
+        """kill -9 the worker's process group and `also` (its FFmpeg), as a dying host would."""
         process = self.processes.pop(name)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for kill in [lambda: os.killpg(process.pid, signal.SIGKILL)] + [
+            (lambda pid=pid: os.kill(pid, signal.SIGKILL)) for pid in also or []
+        ]:
+            try:
+                kill()
+            except ProcessLookupError:
+                pass
         process.wait(timeout=10)
 
     def stop(self) -> None:
@@ -202,9 +205,11 @@ class Stack:
         with psycopg.connect(_server_url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
-    def worker_running_ffmpeg(self) -> str | None:
-        """Which worker's process group is running an FFmpeg right now."""
+    def worker_running_ffmpeg(self) -> tuple[str, list[int]] | None:
+        """Which worker runs an FFmpeg right now, and the FFmpeg pids (FFmpeg runs in its own
+        session, so it is found through its parent chain, not its process group)."""
         groups = {process.pid: name for name, process in self.processes.items()}
+        found: dict[str, list[int]] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -212,12 +217,17 @@ class Stack:
                 command = (entry / "cmdline").read_bytes().split(b"\0")[0]
                 if not command.endswith(b"ffmpeg"):
                     continue
-                group = os.getpgid(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                pid = parent = int(entry.name)
+                while parent > 1:
+                    group = os.getpgid(parent)
+                    if group in groups and groups[group].startswith("worker"):
+                        found.setdefault(groups[group], []).append(pid)
+                        break
+                    stat = Path(f"/proc/{parent}/stat").read_text()
+                    parent = int(stat.rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
                 continue
-            if group in groups and groups[group].startswith("worker"):
-                return groups[group]
-        return None
+        return next(iter(found.items()), None)
 
     def s3(self) -> Any:
         import boto3
