@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -196,7 +196,9 @@ class _Heartbeat(threading.Thread):
                     pk=self.job_id, status=ProcessingJob.Status.RUNNING
                 ).update(heartbeat_at=timezone.now())
         finally:
-            close_old_connections()
+            # This thread's connection dies with it (close_old_connections would keep it for
+            # CONN_MAX_AGE, holding a database session nobody will use again).
+            connection.close()
 
 
 def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:

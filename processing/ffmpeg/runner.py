@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 
 from processing.ffmpeg.safety import safe_input_args
 
@@ -110,13 +111,18 @@ def run_ffmpeg(
 
         def read_progress() -> None:
             assert process.stdout is not None
-            for raw in process.stdout:
-                key, _, value = raw.decode(errors="replace").strip().partition("=")
-                seconds = parse_progress_time(key, value)
-                if seconds is not None:
-                    last_time[0] = seconds
-                    if on_progress and expected_duration:
-                        on_progress(min(1.0, seconds / expected_duration))
+            try:
+                for raw in process.stdout:
+                    key, _, value = raw.decode(errors="replace").strip().partition("=")
+                    seconds = parse_progress_time(key, value)
+                    if seconds is not None:
+                        last_time[0] = seconds
+                        if on_progress and expected_duration:
+                            on_progress(min(1.0, seconds / expected_duration))
+            finally:
+                # on_progress writes the job row from this thread: close the connection it
+                # opened, or every FFmpeg run would leave one behind.
+                connections.close_all()
 
         reader = threading.Thread(target=read_progress, daemon=True)
         reader.start()

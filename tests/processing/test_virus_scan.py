@@ -69,7 +69,8 @@ def test_it_deletes_an_infected_upload_and_tells_the_user(
     clip = stored_clip(media.eicar())
 
     start(clip)
-    clip = wait_for(clip_settled(clip))
+    job = wait_for(lambda: ProcessingJob.objects.filter(clip=clip, status="failed").first())
+    clip.refresh_from_db()
 
     assert clip.status == Clip.Status.FAILED
     assert clip.metadata["error_code"] == "VIRUS_DETECTED"
@@ -78,7 +79,6 @@ def test_it_deletes_an_infected_upload_and_tells_the_user(
     assert clip.file_path == ""
     assert not default_storage.exists(f"clips/{clip.pk}/original")
     assert User.objects.get(pk=owner.pk).storage_used == 0
-    job = wait_for(lambda: ProcessingJob.objects.filter(clip=clip, status="failed").first())
     assert job.job_type == "scan"
     # Nothing after the scan ever saw the file.
     assert not ProcessingJob.objects.filter(clip=clip).exclude(job_type="scan").exists()
