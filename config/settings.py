@@ -308,6 +308,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` field with its own choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "projects.models.Project.Status",
+        "ClipStatusEnum": "clips.models.Clip.Status",
+        "UploadStatusEnum": "clips.models.UploadSession.Status",
+        "JobStatusEnum": "processing.models.ProcessingJob.Status",
+    },
 }
 
 # --- Accounts: allauth, JWT, Discord --------------------------------------------------------

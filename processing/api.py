@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,6 +49,7 @@ class ProcessClipInputSerializer(serializers.Serializer):
 
 
 class ProcessClipView(APIView):
+    @extend_schema(request=ProcessClipInputSerializer, responses={202: JobSerializer})
     def post(self, request: Request) -> Response:
         data = ProcessClipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -62,11 +64,13 @@ class ProcessClipView(APIView):
 
 
 class JobStatusView(APIView):
+    @extend_schema(responses={200: JobSerializer})
     def get(self, request: Request, job_id: uuid.UUID) -> Response:
         return Response(JobSerializer(get_job_for_user(request.user, job_id)).data)
 
 
 class JobCancelView(APIView):
+    @extend_schema(request=None, responses={200: JobSerializer})
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
         job = job_cancel(job=get_job_for_user(request.user, job_id))
         return Response(JobSerializer(job).data)
@@ -79,6 +83,7 @@ class JobListFilterSerializer(serializers.Serializer):
 
 
 class JobListView(APIView):
+    @extend_schema(parameters=[JobListFilterSerializer], responses={200: JobSerializer(many=True)})
     def get(self, request: Request) -> Response:
         filters = JobListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
