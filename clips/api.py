@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpResponseRedirect
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -181,12 +182,20 @@ class OctetStreamParser(BaseParser):
 class ProjectClipListView(APIView):
     parser_classes = [JSONParser, MultiPartParser]
 
+    @extend_schema(responses={200: ClipSerializer(many=True)})
     def get(self, request: Request, project_id: Any) -> Response:
         project = get_project_for_user(request.user, project_id)
         paginator = Pagination()
         page = paginator.paginate_queryset(clips_for_project(project), request, view=self)
         return paginator.get_paginated_response(ClipSerializer(page, many=True).data)
 
+    @extend_schema(
+        request={
+            "application/json": UploadStartInputSerializer,
+            "multipart/form-data": ClipFileInputSerializer,
+        },
+        responses={201: ClipSerializer},
+    )
     def post(self, request: Request, project_id: Any) -> Response:
         project = get_project_for_user(request.user, project_id)
         if request.content_type.startswith("multipart/"):
@@ -216,13 +225,16 @@ class ProjectClipListView(APIView):
 
 
 class ClipDetailView(APIView):
+    @extend_schema(responses={200: ClipSerializer})
     def get(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
         return Response(ClipSerializer(clip).data)
 
+    @extend_schema(request=ClipUpdateInputSerializer, responses={200: ClipSerializer})
     def put(self, request: Request, clip_id: Any) -> Response:
         return self._update(request, clip_id, partial=False)
 
+    @extend_schema(request=ClipUpdateInputSerializer, responses={200: ClipSerializer})
     def patch(self, request: Request, clip_id: Any) -> Response:
         return self._update(request, clip_id, partial=True)
 
@@ -233,6 +245,7 @@ class ClipDetailView(APIView):
         clip = services.clip_update(clip=clip, **data.validated_data)
         return Response(ClipSerializer(clip).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
         services.clip_delete(clip=clip)
@@ -240,6 +253,7 @@ class ClipDetailView(APIView):
 
 
 class ClipDownloadView(APIView):
+    @extend_schema(responses={302: None})
     def get(self, request: Request, clip_id: Any) -> HttpResponseRedirect:
         clip = get_clip_for_user(request.user, clip_id)
         if not clip.file_path:
@@ -258,6 +272,7 @@ class ClipDownloadView(APIView):
 
 
 class ClipRetryView(APIView):
+    @extend_schema(request=None, responses={202: JobSerializer})
     def post(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
         job = services.clip_retry(clip=clip)
@@ -278,6 +293,11 @@ class UploadChunkView(APIView):
 
     parser_classes = [OctetStreamParser]
 
+    @extend_schema(
+        parameters=[ChunkQuerySerializer],
+        request={"application/octet-stream": bytes},
+        responses={200: UploadSerializer},
+    )
     def post(self, request: Request) -> Response:
         query = ChunkQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -301,6 +321,7 @@ class UploadCompleteView(APIView):
 
     parser_classes = [JSONParser]
 
+    @extend_schema(request=UploadCompleteInputSerializer, responses={200: ClipSerializer})
     def post(self, request: Request) -> Response:
         data = UploadCompleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -310,12 +331,14 @@ class UploadCompleteView(APIView):
 
 
 class UploadStatusView(APIView):
+    @extend_schema(responses={200: UploadStatusSerializer})
     def get(self, request: Request, upload_id: Any) -> Response:
         upload = get_upload_for_user(request.user, upload_id)
         return Response(upload_data(upload, with_missing=True))
 
 
 class UploadCancelView(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, upload_id: Any) -> Response:
         upload = get_upload_for_user(request.user, upload_id)
         services.upload_cancel(upload=upload)

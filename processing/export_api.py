@@ -9,6 +9,8 @@ import re
 import uuid
 
 from django.http import HttpResponse, HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -57,6 +59,7 @@ def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
 class ProjectExportView(APIView):
     """POST /api/projects/:id/export `{preset?, format?, loudness_target?}` → 202 job."""
 
+    @extend_schema(request=ExportInputSerializer, responses={202: JobSerializer})
     def post(self, request: Request, project_id: uuid.UUID) -> Response:
         data = ExportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -66,6 +69,7 @@ class ProjectExportView(APIView):
 class ProcessExportView(APIView):
     """POST /api/process/export `{project_id, preset?, format?, loudness_target?}` → 202 job."""
 
+    @extend_schema(request=ProcessExportInputSerializer, responses={202: JobSerializer})
     def post(self, request: Request) -> Response:
         data = ProcessExportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -75,6 +79,7 @@ class ProcessExportView(APIView):
 class ExportDownloadView(APIView):
     """GET /api/process/export/:job_id/download → 302 to a fresh (signed) URL of the file."""
 
+    @extend_schema(responses={302: None})
     def get(self, request: Request, job_id: uuid.UUID) -> HttpResponse:
         url = export_download_url(job=get_job_for_user(request.user, job_id))
         return HttpResponseRedirect(url)
@@ -88,6 +93,7 @@ def _filename(name: str, extension: str) -> str:
 class TimelineOtioView(APIView):
     """GET /api/projects/:id/timeline.otio → the timeline as an OpenTimelineIO JSON file."""
 
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
     def get(self, request: Request, project_id: uuid.UUID) -> HttpResponse:
         project = get_project_for_user(request.user, project_id)
         response = HttpResponse(timeline_to_otio(project=project), content_type="application/json")
@@ -107,6 +113,14 @@ class TimelineOtioImportView(APIView):
 
     parser_classes = [JSONParser, MultiPartParser]
 
+    @extend_schema(
+        parameters=[OtioImportInputSerializer],
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "multipart/form-data": OpenApiTypes.OBJECT,
+        },
+        responses={200: TimelineSerializer},
+    )
     def post(self, request: Request, project_id: uuid.UUID) -> Response:
         params = OtioImportInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -140,6 +154,17 @@ class ChaptersView(APIView):
     """GET /api/projects/:id/chapters → YouTube chapters (`00:00 Name` lines) or a 400 that
     names the YouTube rule the timeline breaks."""
 
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Chapters",
+                {
+                    "chapters": serializers.ListField(child=serializers.DictField()),
+                    "text": serializers.CharField(),
+                },
+            )
+        }
+    )
     def get(self, request: Request, project_id: uuid.UUID) -> Response:
         project = get_project_for_user(request.user, project_id)
         chapters, text = chapters_for(project=project)
