@@ -143,8 +143,8 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="clipseq-bench-"))
     stack = Stack(directory, workers=1)
     print("starting the production stack …", flush=True)
-    stack.start()
     try:
+        stack.start()
         client = ApiClient(stack)
         client.register()
         project_ids = [client.project(f"Bench {i}") for i in range(PROJECTS)]

@@ -361,7 +361,8 @@ class EventListener:
 def running_stack(directory: Path, **kwargs: Any) -> Any:
     stack = Stack(directory, **kwargs)
     try:
-        yield stack.start()
+        stack.start()
+        yield stack
     finally:
         stack.stop()
         shutil.rmtree(directory / "redis", ignore_errors=True)
