@@ -19,7 +19,18 @@ PASSWORD = "correct-horse-battery-staple"
 def _test_settings(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     # Tests talk plain HTTP to the test client even when production settings are loaded.
     settings.SECURE_SSL_REDIRECT = False
-    if not settings.USE_S3:
+    if settings.USE_S3:
+        # Every test gets a folder of its own in the shared bucket, as it gets its own media
+        # folder on local disk: leftovers of one test are never another test's business.
+        default = settings.STORAGES["default"]
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                **default,
+                "OPTIONS": {**default.get("OPTIONS", {}), "location": f"test-{uuid.uuid4().hex}"},
+            },
+        }
+    else:
         media = tmp_path_factory.mktemp("media")
         settings.MEDIA_ROOT = media
         settings.STORAGES = {
