@@ -17,7 +17,7 @@ from django.utils import timezone
 from clips.storage import clip_derived_key, storage_url
 from config.api import ErrorCode, ServiceError
 from processing.ffmpeg import commands
-from processing.ffmpeg.runner import FFmpegError, run_ffmpeg, run_ffprobe_lines
+from processing.ffmpeg.runner import FFmpegError, FFmpegResult, run_ffmpeg, run_ffprobe_lines
 from processing.files import storage_replace
 from processing.ingest.common import (
     PROXY_MAX_LONG,
@@ -194,7 +194,9 @@ def probe(ctx: JobContext) -> dict[str, Any]:
 # --- thumbnails -------------------------------------------------------------------------------
 
 
-def _ffmpeg(ctx: JobContext, args: list[str], *, duration: float | None, span: tuple[int, int]):
+def _ffmpeg(
+    ctx: JobContext, args: list[str], *, duration: float | None, span: tuple[int, int]
+) -> FFmpegResult:
     return run_ffmpeg(
         args,
         expected_duration=duration,
