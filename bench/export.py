@@ -219,6 +219,7 @@ def product_child(spec_json: str) -> None:
     from clips.models import Clip
     from clips.storage import clip_original_key
     from processing.export import export_start
+    from processing.ingest.steps import keyframe_times
     from processing.media import media_validate
     from processing.runner import job_run
     from projects.models import Project
@@ -230,6 +231,9 @@ def product_child(spec_json: str) -> None:
     for index, (source, start) in enumerate(zip(spec["sources"], spec["in_points"], strict=True)):
         path = Path(source)
         info = media_validate(path)
+        # What the ingest probe stores besides media_validate's answer.
+        times, truncated = keyframe_times(path)
+        info.update(keyframes=times, keyframes_truncated=truncated)
         clip = Clip.objects.create(
             project=project, owner=user, name=path.name, status=Clip.Status.READY,
             duration=Decimal(str(round(info["duration"], 3))), metadata=info,

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from clips.models import Clip
 from clips.storage import export_prefix, storage_url
@@ -247,7 +248,7 @@ def _encoding(plan: builders.ExportPlan) -> builders.Encoding:
         vp9_crf=settings.EXPORT_VP9_CRF,
         # Every segment is an input with its own decoder; with many of them, single-threaded
         # decoders keep memory and thread count flat (the encoder is the bottleneck anyway).
-        input_threads=1 if len(plan.inputs) > 8 else None,
+        input_threads=1 if len(plan.inputs) >= 4 else None,
     )
 
 
@@ -281,61 +282,87 @@ def _measure(ctx, plan, paths, loudness: builders.Loudness, encoding) -> builder
     return builders.Loudness(loudness.target_i, loudness.true_peak, measured)
 
 
-def _video_streams(ctx: JobContext, paths: dict[str, Path]) -> dict[str, builders.VideoStream]:
-    streams: dict[str, builders.VideoStream] = {}
-    for key, path in paths.items():
-        data = run_ffprobe_json(builders.video_stream_probe_args(settings.FFPROBE_BINARY, path))
-        packets: list[Fraction] = []
-        keyframes: list[Fraction] = []
+def _keyframe_times(clip: Clip) -> list[Fraction] | None:
+    """The keyframe times the ingest probe stored, unless it had to stop counting."""
+    meta = clip.metadata or {}
+    times = meta.get("keyframes")
+    if not isinstance(times, list) or meta.get("keyframes_truncated"):
+        return None
+    return [Fraction(str(t)) for t in times]
 
-        def keep(line: str, packets=packets, keyframes=keyframes) -> bool:
-            time, _, flags = line.partition(",")
-            try:
-                value = Fraction(time)
-            except (ValueError, ZeroDivisionError):
-                return False
-            packets.append(value)
-            if "K" in flags:
-                keyframes.append(value)
-            return False  # counted here; nothing to keep in memory
 
-        _, truncated = run_ffprobe_lines(
-            keyframes_probe_args(path), keep=keep, limit=SMART_MAX_PACKETS
-        )
-        stream = None if truncated else builders.parse_video_stream(data, packets, keyframes)
+def _video_stream(path: Path, clip: Clip) -> builders.VideoStream | None:
+    """One source's video stream for the smart-path check: the header (codec parameters and
+    their hash), keyframes from the ingest metadata, and a packet scan only when those miss."""
+    data = run_ffprobe_json(builders.video_stream_probe_args(settings.FFPROBE_BINARY, path))
+    keyframes = _keyframe_times(clip)
+    if keyframes is not None:
+        stream = builders.parse_video_stream(data, keyframe_times=keyframes)
         if stream is not None:
-            streams[key] = stream
-        ctx.check_cancelled()
-    return streams
+            return stream
+    packets: list[Fraction] = []
+    key_packets: list[Fraction] = []
+
+    def keep(line: str) -> bool:
+        time, _, flags = line.partition(",")
+        try:
+            value = Fraction(time)
+        except (ValueError, ZeroDivisionError):
+            return False
+        packets.append(value)
+        if "K" in flags:
+            key_packets.append(value)
+        return False  # counted here; nothing to keep
+
+    _, truncated = run_ffprobe_lines(keyframes_probe_args(path), keep=keep, limit=SMART_MAX_PACKETS)
+    if truncated or not packets:
+        return None
+    return builders.parse_video_stream(data, keyframe_times=key_packets, packet_times=packets)
 
 
 def _smart_refusal(
-    ctx: JobContext, plan: builders.ExportPlan, paths: dict[str, Path], fmt: str
+    plan: builders.ExportPlan, paths: dict[str, Path], clips: dict[str, Clip], fmt: str
 ) -> tuple[str | None, list[str]]:
-    """Whether the smart path applies; cheap checks first, then a packet-level probe."""
+    """Whether the smart path applies; cheap checks first, then the sources' headers."""
     if not settings.EXPORT_SMART_PATH:
         return "the smart path is switched off (EXPORT_SMART_PATH)", []
     if fmt != "mp4" or plan.has_gaps:
         return builders.smart_refusal(plan, [None] * len(plan.pieces), fmt=fmt), []
     piece_sources = [plan.inputs[p.input].source for p in plan.pieces if p.input is not None]
-    used = {key: paths[key] for key in dict.fromkeys(piece_sources)}
-    streams = _video_streams(ctx, used)
-    per_piece = [streams.get(key) for key in piece_sources]
+    used = list(dict.fromkeys(piece_sources))
+    # ffprobe mostly waits on the disk: probe the sources side by side.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = dict(
+            zip(used, pool.map(lambda k: _video_stream(paths[k], clips[k]), used), strict=True)
+        )
+    per_piece = [found.get(key) for key in piece_sources]
     return builders.smart_refusal(plan, per_piece, fmt=fmt), piece_sources
 
 
-def _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output: Path) -> None:
-    parts: list[tuple[str, int]] = []
-    count = len(plan.pieces)
-    for index, (piece, key) in enumerate(zip(plan.pieces, piece_sources, strict=True)):
-        name = f"part{index:05d}.ts"
+def _copy_parts(ctx, plan, paths, piece_sources) -> list[tuple[str, int]]:
+    parts = [
+        (paths[key], piece, ctx.tmp_dir / f"part{index:05d}.ts")
+        for index, (piece, key) in enumerate(zip(plan.pieces, piece_sources, strict=True))
+    ]
+    try:
         run_ffmpeg(
-            builders.copy_part_args(settings.FFMPEG_BINARY, paths[key], piece, ctx.tmp_dir / name),
+            builders.copy_parts_args(settings.FFMPEG_BINARY, parts),
             should_cancel=ctx.should_cancel,
             cwd=ctx.tmp_dir,
         )
-        parts.append((name, piece.frames))
-        ctx.progress(10 + 20 * (index + 1) / count)
+    finally:
+        connection.close()  # this runs in its own thread (see _render_smart)
+    return [(output.name, piece.frames) for _, piece, output in parts]
+
+
+def _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output: Path):
+    """Copy the segments' video (a thread, mostly disk work) while pass 1 measures the audio,
+    then mux the copied video with the audio encoded once."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        copying = pool.submit(_copy_parts, ctx, plan, paths, piece_sources)
+        loudness = _measure(ctx, plan, paths, loudness, encoding)
+        parts = copying.result()
+    ctx.progress(30)
     list_path = ctx.tmp_dir / "parts.ffconcat"
     list_path.write_text(builders.concat_list(parts, plan.rate))
     script = ctx.tmp_dir / "audio.graph"
@@ -348,6 +375,7 @@ def _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output: P
         duration=plan.duration,
         span=(30, 95),
     )
+    return loudness
 
 
 def _render_full(ctx, plan, paths, loudness, encoding, output: Path, fmt: str) -> None:
@@ -417,13 +445,12 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
     )
 
     paths = _download_sources(ctx, plan, clips)
-    loudness = _measure(ctx, plan, paths, loudness, encoding)
     output = ctx.tmp_dir / f"export.{fmt}"
-    refusal, piece_sources = _smart_refusal(ctx, plan, paths, fmt)
+    refusal, piece_sources = _smart_refusal(plan, paths, clips, fmt)
     path = "full"
     if refusal is None:
         try:
-            _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output)
+            loudness = _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output)
             frames = _video_frames(output)
         except FFmpegError as exc:
             if ctx.should_cancel():
@@ -437,6 +464,8 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
             logger.warning("export %s: smart path abandoned: %s", job.pk, refusal)
     if path == "full":
         output.unlink(missing_ok=True)
+        if loudness.measured is None:
+            loudness = _measure(ctx, plan, paths, loudness, encoding)
         _render_full(ctx, plan, paths, loudness, encoding, output, fmt)
     ctx.check_cancelled()
 

@@ -601,12 +601,16 @@ def video_stream_probe_args(binary: str, path: Path) -> list[str]:
 
 
 def parse_video_stream(
-    data: dict[str, Any], packet_times: Sequence[Fraction], keyframe_times: Sequence[Fraction]
+    data: dict[str, Any],
+    *,
+    keyframe_times: Sequence[Fraction],
+    packet_times: Sequence[Fraction] | None = None,
 ) -> VideoStream | None:
-    """A VideoStream from the stream probe and the packet list (all packet times, and those of
-    keyframe packets), with keyframes as frame indices from the first packet."""
+    """A VideoStream from the header probe and the keyframe times (seconds from the start of
+    the clip). The frame count comes from the packet list when there is one, else from the
+    header (`nb_frames`, which MP4/MOV carry); None when neither knows it."""
     streams = data.get("streams") or []
-    if not streams or not packet_times:
+    if not streams:
         return None
     stream = streams[0]
     try:
@@ -620,7 +624,18 @@ def parse_video_stream(
         if "rotation" in side:
             rotation = round(float(side["rotation"])) % 360
     rotation = rotation or int((stream.get("tags") or {}).get("rotate", 0) or 0) % 360
-    origin = min(packet_times)
+    if packet_times:
+        frame_count = len(packet_times)
+        origin = min(packet_times)
+    elif str(stream.get("nb_frames", "")).isdigit():
+        frame_count = int(stream["nb_frames"])
+        origin = (
+            Fraction(str(stream.get("start_time") or 0))
+            if stream.get("start_time") != "N/A"
+            else Fraction(0)
+        )
+    else:
+        return None
     return VideoStream(
         codec=stream.get("codec_name", ""),
         profile=stream.get("profile", ""),
@@ -631,31 +646,25 @@ def parse_video_stream(
         sar=stream.get("sample_aspect_ratio", ""),
         rotation=rotation,
         extradata_hash=stream.get("extradata_hash", ""),
-        frame_count=len(packet_times),
+        frame_count=frame_count,
         keyframes=frozenset(round((t - origin) * fps) for t in keyframe_times),
     )
 
 
-def copy_part_args(binary: str, source: Path, piece: Piece, output: Path) -> list[str]:
-    """Copy one segment's video packets (whole GOPs from its in-point keyframe) to an
-    MPEG-TS part. Seeking a hair past the keyframe's time lands on that keyframe; counting
-    packets (not time) makes the part exactly the segment's frames."""
-    seek = piece.source_time + min(SEEK_HAIR, 1 / (4 * piece.source_fps))
-    return [
-        *base_ffmpeg_args(binary),
-        "-ss",
-        _num(seek),
-        *safe_input_args(source),
-        "-map",
-        "0:v:0",
-        "-c:v",
-        "copy",
-        "-frames:v",
-        str(piece.frames),
-        "-f",
-        "mpegts",
-        str(output),
-    ]
+def copy_parts_args(binary: str, parts: Sequence[tuple[Path, Piece, Path]]) -> list[str]:
+    """Copy every segment's video packets (whole GOPs from its in-point keyframe) to its own
+    MPEG-TS part, all in one FFmpeg run. Seeking a hair past the keyframe's time lands on that
+    keyframe; counting packets (not time) makes each part exactly the segment's frames."""
+    args = base_ffmpeg_args(binary)
+    for source, piece, _ in parts:
+        seek = piece.source_time + min(SEEK_HAIR, 1 / (4 * piece.source_fps))
+        args += ["-ss", _num(seek), *safe_input_args(source)]
+    for index, (_, piece, output) in enumerate(parts):
+        args += [
+            "-map", f"{index}:v:0", "-c:v", "copy", "-frames:v", str(piece.frames),
+            "-f", "mpegts", str(output),
+        ]  # fmt: skip
+    return args
 
 
 def concat_list(parts: Sequence[tuple[str, int]], rate: Fraction) -> str:

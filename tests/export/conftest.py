@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 
 from clips.models import Clip
 from clips.storage import clip_original_key
+from processing.ingest.steps import keyframe_times
 from processing.media import media_validate
 from processing.models import ProcessingJob
 from processing.runner import job_run
@@ -97,6 +98,8 @@ def project(owner: Any) -> Project:
 def add_clip(project: Project, path: Path, name: str | None = None) -> Clip:
     """A ready clip of `path`, stored and probed the way the ingest pipeline leaves it."""
     info = media_validate(path)
+    times, truncated = keyframe_times(path)  # as the ingest probe stores them
+    info.update(keyframes=times, keyframes_truncated=truncated)
     clip = Clip.objects.create(
         project=project,
         owner=project.owner,

@@ -79,3 +79,15 @@ def test_it_re_encodes_when_the_timeline_has_a_gap(project, clip_of, sources):
 
     assert job.output_data["path"] == "full"
     assert counted_frames(output_path(job)) == 45
+
+
+def test_it_finds_keyframes_itself_when_the_clip_metadata_has_none(project, clip_of, sources):
+    clip = clip_of(sources.video(seconds=3, gop=15))
+    clip.metadata = {k: v for k, v in clip.metadata.items() if not k.startswith("keyframe")}
+    clip.save(update_fields=["metadata"])
+    lay_out(project, [{"clip": clip, "start": 0, "source_start": "1.5", "duration": "1.5"}])
+
+    job = export(project, preset="source")
+
+    assert job.output_data["path"] == "smart", job.output_data["smart_path_refusal"]
+    assert counted_frames(output_path(job)) == 45
