@@ -11,6 +11,7 @@ Then the smart path: ten copy-eligible clips (same encoder settings, 0.5 s close
 on keyframes), exported by the same job with the smart path on and switched off.
 
 Usage: python bench/export.py [--workdir var/bench-export] [--preset veryfast] [--crf 20]
+                             [--repeat 2] [--skip moviepy,melt,smart]
 """
 
 from __future__ import annotations
@@ -293,6 +294,7 @@ def main() -> None:
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--crf", type=int, default=20)
     parser.add_argument("--product", help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of ours and hand-written")
     parser.add_argument("--skip", default="", help="comma-separated: moviepy,melt,smart")
     args = parser.parse_args()
     if args.product:
@@ -314,22 +316,38 @@ def main() -> None:
         results[name] = result
         print(f"  {name}: {result['wall']:.1f} s wall, {result['cpu']:.1f} s CPU", flush=True)
 
-    print("Hand-written FFmpeg command …", flush=True)
-    out = out_dir / "hand.mp4"
-    record("hand-written ffmpeg", measure(hand_written(sources, out, args.preset, args.crf)), out)
+    def keep_best(name: str, result: dict[str, Any], output: Path) -> None:
+        previous = results.get(name)
+        record(name, result, output)
+        if previous is not None:
+            results[name] = {
+                key: min(previous[key], result[key]) if key in ("wall", "cpu") else result[key]
+                for key in result
+            }
+            results[name]["peak_mb"] = max(previous["peak_mb"], result["peak_mb"])
 
-    print("Our export job (job_run) …", flush=True)
-    product = measure(
-        product_args(sources, IN_POINTS, var_dir=work / "product-var"),
-        env={**env, "EXPORT_SMART_PATH": "true"},
-    )
-    inner = json.loads(product["stdout"].strip().splitlines()[-1])
-    record(
-        "Clip Sequencer export",
-        {**product, "wall": inner["wall"], "cpu": inner["cpu"]},
-        Path(inner["output"]),
-    )
-    notes["Clip Sequencer export"] = f"path={inner['path']}, two-pass loudnorm"
+    # Ours and the hand-written command alternate, and each keeps its best run: the machine
+    # is shared, so single runs carry other people's load.
+    for attempt in range(args.repeat):
+        print(f"Hand-written FFmpeg command (run {attempt + 1}) …", flush=True)
+        out = out_dir / "hand.mp4"
+        keep_best(
+            "hand-written ffmpeg",
+            measure(hand_written(sources, out, args.preset, args.crf)),
+            out,
+        )
+        print(f"Our export job, job_run (run {attempt + 1}) …", flush=True)
+        product = measure(
+            product_args(sources, IN_POINTS, var_dir=work / "product-var"),
+            env={**env, "EXPORT_SMART_PATH": "true"},
+        )
+        inner = json.loads(product["stdout"].strip().splitlines()[-1])
+        keep_best(
+            "Clip Sequencer export",
+            {**product, "wall": inner["wall"], "cpu": inner["cpu"]},
+            Path(inner["output"]),
+        )
+        notes["Clip Sequencer export"] = f"path={inner['path']}, two-pass loudness"
     notes["hand-written ffmpeg"] = "single-pass loudnorm"
 
     if "moviepy" not in skip:

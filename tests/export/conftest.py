@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -164,8 +166,12 @@ def export(project: Project, **params: Any) -> ProcessingJob:
 
 
 def output_path(job: ProcessingJob) -> Path:
-    # Tests run on FileSystemStorage: the stored file is a local file.
-    return Path(default_storage.path(job.output_data["storage_key"]))
+    """A local copy of the stored export (the storage may be S3 in CI)."""
+    key = job.output_data["storage_key"]
+    local = Path(tempfile.mkdtemp(prefix="export-out-")) / Path(key).name
+    with default_storage.open(key, "rb") as stored, open(local, "wb") as copy:
+        shutil.copyfileobj(stored, copy)
+    return local
 
 
 # --- Judges: ffprobe and FFmpeg filters -------------------------------------------------------
