@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -41,7 +42,7 @@ def check_cache() -> None:
 def check_broker() -> None:
     import dramatiq
 
-    broker = dramatiq.get_broker()
+    broker: Any = dramatiq.get_broker()  # RedisBroker or RabbitmqBroker attributes below
     name = type(broker).__name__
     if name == "RedisBroker":
         broker.client.ping()

@@ -161,11 +161,12 @@ def _s3_multipart_orphans_abort(cutoff: Any) -> int:
         return 0
     from clips.models import UploadSession
 
-    client = default_storage.connection.meta.client
-    bucket = default_storage.bucket_name
+    storage: Any = default_storage  # an S3Storage here
+    client = storage.connection.meta.client
+    bucket = storage.bucket_name
     aborted = 0
     paginator = client.get_paginator("list_multipart_uploads")
-    for page in paginator.paginate(Bucket=bucket, Prefix=default_storage.location):
+    for page in paginator.paginate(Bucket=bucket, Prefix=storage.location):
         for upload in page.get("Uploads", []):
             if upload["Initiated"] >= cutoff:
                 continue

@@ -109,7 +109,7 @@ def record_finished_job(job: Any) -> None:
 def queue_depths() -> dict[str, int]:
     import dramatiq
 
-    broker = dramatiq.get_broker()
+    broker: Any = dramatiq.get_broker()  # RedisBroker attributes below
     name = type(broker).__name__
     depths: dict[str, int] = {}
     queues = set(QUEUES) | {q for q in broker.get_declared_queues() if not q.endswith(".DQ")}

@@ -114,7 +114,9 @@ class ServiceUnavailableMiddleware(MiddlewareMixin):
         service = _unavailable_service(exception)
         if service is None:
             return None
-        logger.warning("%s unavailable for %s %s: %s", service, request.method, request.path, exception)
+        logger.warning(
+            "%s unavailable for %s %s: %s", service, request.method, request.path, exception
+        )
         message = "The service is briefly unavailable. Please try again in a few seconds."
         if request.path.startswith("/api/"):
             response: HttpResponse = JsonResponse(

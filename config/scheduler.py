@@ -26,30 +26,30 @@ from config import maintenance
 logger = logging.getLogger(__name__)
 
 MAINTENANCE_QUEUE = "maintenance"
-_OPTIONS = {"queue_name": MAINTENANCE_QUEUE, "max_retries": 0, "time_limit": 30 * 60 * 1000}
+_TIME_LIMIT_MS = 30 * 60 * 1000
 
 
-@dramatiq.actor(**_OPTIONS)
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
 def expire_uploads() -> None:
     logger.info("expired %d uploads", maintenance.uploads_expire())
 
 
-@dramatiq.actor(**_OPTIONS)
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
 def recover_jobs() -> None:
     logger.info("job recovery: %s", maintenance.jobs_recover())
 
 
-@dramatiq.actor(**_OPTIONS)
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
 def remove_tmp_orphans() -> None:
     logger.info("removed %d orphan temp entries", maintenance.tmp_orphans_remove())
 
 
-@dramatiq.actor(**_OPTIONS)
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
 def remove_storage_orphans() -> None:
     logger.info("removed %d orphan stored objects", maintenance.storage_orphans_remove())
 
 
-@dramatiq.actor(**_OPTIONS)
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
 def reconcile_storage_usage() -> None:
     logger.info("corrected storage_used of %d users", maintenance.storage_usage_reconcile())
 
