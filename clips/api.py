@@ -248,7 +248,7 @@ class ClipDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
-        services.clip_delete(clip=clip)
+        services.clip_delete(clip=clip, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -316,7 +316,7 @@ def clip_update(
     return clip
 
 
-def clip_delete(*, clip: Clip) -> None:
+def clip_delete(*, clip: Clip, by: Any = None) -> None:
     """Delete a clip, its segments and jobs; give its storage back; remove its files on commit.
 
     A clip still uploading has its upload cancelled: the reservation is released and the
@@ -340,7 +340,8 @@ def clip_delete(*, clip: Clip) -> None:
         locked.delete()
         project_services.project_clips_count_refresh(project=project)
         if had_segments:
-            timeline_services.timeline_recompute(project=project)
+            # Open editors must reload: their copy still shows the vanished segments.
+            timeline_services.timeline_recompute(project=project, by=by)
         transaction.on_commit(lambda: _storage_cleanup(upload, clip_id), robust=True)
 
 

@@ -235,17 +235,12 @@ def segment_delete(*, segment: TimelineSegment, user: Any, version: int | None =
         _commit_version(locked, by=user)
 
 
-def timeline_recompute(*, project: Project) -> Decimal:
-    """Make `total_duration` true again after segments vanished with a deleted clip.
-
-    The version is left alone: a stale whole-timeline save cannot bring the deleted clip's
-    segments back (their clip is gone, so that save fails validation).
-    """
+def timeline_recompute(*, project: Project, by: Any = None) -> Decimal:
+    """The timeline changed under the editors (segments vanished with a deleted clip): bump
+    the version, make `total_duration` true again and tell every open editor to reload."""
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
-        duration = timeline_end(project_id=locked.pk)
-        if duration != locked.total_duration:
-            locked.total_duration = duration
-            locked.save(update_fields=["total_duration", "updated_at"])
-    project.total_duration = duration
-    return duration
+        _commit_version(locked, by=by)
+    project.total_duration = locked.total_duration
+    project.timeline_version = locked.timeline_version
+    return locked.total_duration

@@ -11,7 +11,7 @@ from timeline.services import timeline_recompute
 
 
 def test_it_keeps_the_duration_true_when_a_clip_and_its_segments_go(
-    api: Any, project: Project, clip: Clip
+    api: Any, project: Project, clip: Clip, django_capture_on_commit_callbacks: Any
 ) -> None:
     late = make_clip(project, "sunset.mp4", duration="6.000")
     response = api.post(
@@ -28,15 +28,18 @@ def test_it_keeps_the_duration_true_when_a_clip_and_its_segments_go(
     )
     assert response.json()["duration"] == 9
 
-    late.delete()
-    duration = timeline_recompute(project=project)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        deleted = api.delete(f"/api/clips/{late.id}")
 
-    assert duration == Decimal(3)
-    assert project.total_duration == Decimal(3)
+    assert deleted.status_code == 204
     project.refresh_from_db()
     assert project.total_duration == Decimal(3)
+    # The version moves on, so an editor still showing the vanished segments must reload.
+    assert project.timeline_version == 2
+    assert callbacks, "a timeline:updated event is sent after commit"
     assert list(TimelineSegment.objects.values_list("clip_id", flat=True)) == [clip.id]
-    assert api.get(f"/api/projects/{project.id}/timeline").json()["duration"] == 3
+    timeline = api.get(f"/api/projects/{project.id}/timeline").json()
+    assert (timeline["duration"], timeline["version"]) == (3, 2)
 
 
 def test_it_counts_zero_when_no_segment_is_left(project: Project, clip: Clip) -> None:
