@@ -33,6 +33,7 @@ from processing.ffmpeg import export as builders
 from processing.ffmpeg.commands import keyframes_probe_args
 from processing.ffmpeg.runner import (
     FFmpegError,
+    FFmpegResult,
     ffprobe_args,
     run_ffmpeg,
     run_ffprobe_json,
@@ -234,7 +235,9 @@ def _cuts(segments: list[TimelineSegment]) -> list[builders.Cut]:
     ]
 
 
-def _preset(name: str, cuts: list[builders.Cut], sources: dict[str, builders.Source]):
+def _preset(
+    name: str, cuts: list[builders.Cut], sources: dict[str, builders.Source]
+) -> builders.Preset:
     if name != builders.SOURCE_PRESET:
         return builders.PRESETS[name]
     first = min((c for c in cuts if c.layer == "video"), key=lambda c: c.start)
@@ -252,7 +255,9 @@ def _encoding(plan: builders.ExportPlan) -> builders.Encoding:
     )
 
 
-def _run(ctx: JobContext, args: list[str], *, duration: float, span: tuple[float, float]):
+def _run(
+    ctx: JobContext, args: list[str], *, duration: float, span: tuple[float, float]
+) -> FFmpegResult:
     return run_ffmpeg(
         args,
         expected_duration=duration,
@@ -262,16 +267,30 @@ def _run(ctx: JobContext, args: list[str], *, duration: float, span: tuple[float
     )
 
 
-def _measure(ctx, plan, paths, loudness: builders.Loudness, encoding) -> builders.Loudness:
-    """Loudness pass 1 over the mixed audio of the whole timeline (no video decoded)."""
-    script = ctx.tmp_dir / "measure.graph"
-    script.write_text(builders.filter_graph(plan, loudness=loudness, audio_only=True))
-    result = _run(
-        ctx,
-        builders.measure_args(settings.FFMPEG_BINARY, plan, paths, script, encoding),
-        duration=plan.duration,
-        span=(3, 10),
-    )
+def _mix(ctx: JobContext) -> Path:
+    return ctx.tmp_dir / "mix.wav"
+
+
+def _measure(
+    ctx: JobContext,
+    plan: builders.ExportPlan,
+    paths: dict[str, Path],
+    loudness: builders.Loudness,
+    encoding: builders.Encoding,
+) -> builders.Loudness:
+    """Loudness pass 1: the timeline's mixed sound measured and stored in ctx.tmp_dir as
+    mix.wav (no video decoded). Runs in its own thread, beside the smart-path checks."""
+    script = ctx.tmp_dir / "mix.graph"
+    script.write_text(builders.mix_graph(plan))
+    try:
+        result = _run(
+            ctx,
+            builders.measure_args(settings.FFMPEG_BINARY, plan, paths, script, _mix(ctx), encoding),
+            duration=plan.duration,
+            span=(3, 10),
+        )
+    finally:
+        connection.close()  # the thread's own database connection
     try:
         measured = builders.parse_ebur128(result.stderr)
     except ValueError as exc:
@@ -339,52 +358,72 @@ def _smart_refusal(
     return builders.smart_refusal(plan, per_piece, fmt=fmt), piece_sources
 
 
-def _copy_parts(ctx, plan, paths, piece_sources) -> list[tuple[str, int]]:
+def _copy_parts(
+    ctx: JobContext, plan: builders.ExportPlan, paths: dict[str, Path], piece_sources: list[str]
+) -> list[tuple[str, int]]:
     parts = [
         (paths[key], piece, ctx.tmp_dir / f"part{index:05d}.ts")
         for index, (piece, key) in enumerate(zip(plan.pieces, piece_sources, strict=True))
     ]
-    try:
-        run_ffmpeg(
-            builders.copy_parts_args(settings.FFMPEG_BINARY, parts),
-            should_cancel=ctx.should_cancel,
-            cwd=ctx.tmp_dir,
-        )
-    finally:
-        connection.close()  # this runs in its own thread (see _render_smart)
+    run_ffmpeg(
+        builders.copy_parts_args(settings.FFMPEG_BINARY, parts),
+        should_cancel=ctx.should_cancel,
+        cwd=ctx.tmp_dir,
+    )
     return [(output.name, piece.frames) for _, piece, output in parts]
 
 
-def _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output: Path):
-    """Copy the segments' video (a thread, mostly disk work) while pass 1 measures the audio,
-    then mux the copied video with the audio encoded once."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        copying = pool.submit(_copy_parts, ctx, plan, paths, piece_sources)
-        loudness = _measure(ctx, plan, paths, loudness, encoding)
-        parts = copying.result()
-    ctx.progress(30)
+def _render_smart(
+    ctx: JobContext,
+    plan: builders.ExportPlan,
+    parts: list[tuple[str, int]],
+    loudness: builders.Loudness,
+    encoding: builders.Encoding,
+    output: Path,
+) -> None:
+    """Join the copied parts and mux them with the stored mix, normalised and encoded once."""
     list_path = ctx.tmp_dir / "parts.ffconcat"
     list_path.write_text(builders.concat_list(parts, plan.rate))
     script = ctx.tmp_dir / "audio.graph"
-    script.write_text(builders.filter_graph(plan, loudness=loudness, audio_only=True))
+    script.write_text(builders.loudness_chain(plan, loudness, 0) + "\n")
     _run(
         ctx,
         builders.smart_mux_args(
-            settings.FFMPEG_BINARY, plan, paths, script, list_path, output, encoding=encoding
+            settings.FFMPEG_BINARY,
+            plan,
+            _mix(ctx),
+            script,
+            list_path,
+            output,
+            encoding=encoding,
         ),
         duration=plan.duration,
         span=(30, 95),
     )
-    return loudness
 
 
-def _render_full(ctx, plan, paths, loudness, encoding, output: Path, fmt: str) -> None:
+def _render_full(
+    ctx: JobContext,
+    plan: builders.ExportPlan,
+    paths: dict[str, Path],
+    loudness: builders.Loudness,
+    encoding: builders.Encoding,
+    output: Path,
+    fmt: str,
+) -> None:
     script = ctx.tmp_dir / "export.graph"
-    script.write_text(builders.filter_graph(plan, loudness=loudness))
+    script.write_text(builders.video_graph(plan, loudness=loudness, mix_input=len(plan.inputs)))
     _run(
         ctx,
         builders.render_args(
-            settings.FFMPEG_BINARY, plan, paths, script, output, fmt=fmt, encoding=encoding
+            settings.FFMPEG_BINARY,
+            plan,
+            paths,
+            script,
+            _mix(ctx),
+            output,
+            fmt=fmt,
+            encoding=encoding,
         ),
         duration=plan.duration,
         span=(10, 95),
@@ -399,7 +438,9 @@ def _video_frames(path: Path) -> int:
     return int(streams[0].get("nb_read_packets") or 0)
 
 
-def _download_sources(ctx: JobContext, plan: builders.ExportPlan, clips: dict[str, Clip]):
+def _download_sources(
+    ctx: JobContext, plan: builders.ExportPlan, clips: dict[str, Clip]
+) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     needed = dict.fromkeys(item.source for item in plan.inputs)
     for index, key in enumerate(needed):
@@ -446,11 +487,24 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
 
     paths = _download_sources(ctx, plan, clips)
     output = ctx.tmp_dir / f"export.{fmt}"
-    refusal, piece_sources = _smart_refusal(plan, paths, clips, fmt)
     path = "full"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Pass 1 (the mix, measured) runs beside the smart-path checks and the video copy.
+        measuring = pool.submit(_measure, ctx, plan, paths, loudness, encoding)
+        refusal, piece_sources = _smart_refusal(plan, paths, clips, fmt)
+        parts: list[tuple[str, int]] = []
+        if refusal is None:
+            try:
+                parts = _copy_parts(ctx, plan, paths, piece_sources)
+            except FFmpegError as exc:
+                if ctx.should_cancel():
+                    raise
+                refusal = f"stream copy failed ({exc})"
+        loudness = measuring.result()
+    ctx.check_cancelled()
     if refusal is None:
         try:
-            loudness = _render_smart(ctx, plan, paths, piece_sources, loudness, encoding, output)
+            _render_smart(ctx, plan, parts, loudness, encoding, output)
             frames = _video_frames(output)
         except FFmpegError as exc:
             if ctx.should_cancel():
@@ -464,8 +518,6 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
             logger.warning("export %s: smart path abandoned: %s", job.pk, refusal)
     if path == "full":
         output.unlink(missing_ok=True)
-        if loudness.measured is None:
-            loudness = _measure(ctx, plan, paths, loudness, encoding)
         _render_full(ctx, plan, paths, loudness, encoding, output, fmt)
     ctx.check_cancelled()
 

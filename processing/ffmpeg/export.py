@@ -350,25 +350,21 @@ class Loudness:
         )
 
 
-def filter_graph(plan: ExportPlan, *, loudness: Loudness | None, audio_only: bool = False) -> str:
-    """The whole export as one filter graph with outputs [vout] (unless audio_only) and [aout].
+def _end(total_samples: int) -> str:
+    # Ending every graph on one explicit format also lets FFmpeg rebuild the graph when a
+    # decoder changes its channel layout mid-stream (AAC mono in MP4 does).
+    return f"{AUDIO_FORMAT},apad,atrim=end_sample={total_samples}[aout]"
 
-    With `audio_only` the graph only touches audio: the cheap first loudness pass.
-    """
+
+def mix_graph(plan: ExportPlan) -> str:
+    """Pass 1: the timeline's whole sound (each segment's audio or silence, gaps silent, the
+    audio layer mixed in) measured by ebur128, as output [aout]. It is written once to a local
+    WAV, so the render reads the mix instead of decoding every segment's audio again."""
     lines: list[str] = []
-    pairs: list[str] = []
     for index, piece in enumerate(plan.pieces):
-        if not audio_only:
-            lines.append(_video_chain(plan, piece, f"v{index}"))
-            pairs.append(f"[v{index}]")
         lines.append(_audio_chain(piece, f"a{index}"))
-        pairs.append(f"[a{index}]")
-    count = len(plan.pieces)
-    video_flag = 0 if audio_only else 1
-    lines.append(
-        f"{''.join(pairs)}concat=n={count}:v={video_flag}:a=1"
-        + ("[acat]" if audio_only else "[vout][acat]")
-    )
+    labels = "".join(f"[a{i}]" for i in range(len(plan.pieces)))
+    lines.append(f"{labels}concat=n={len(plan.pieces)}:v=0:a=1[acat]")
     audio = "[acat]"
     if plan.overlays:
         for index, overlay in enumerate(plan.overlays):
@@ -379,14 +375,23 @@ def filter_graph(plan: ExportPlan, *, loudness: Loudness | None, audio_only: boo
             f":dropout_transition=0:normalize=0[amix]"
         )
         audio = "[amix]"
-    # Ending every graph on one explicit format also lets FFmpeg rebuild the graph when a
-    # decoder changes its channel layout mid-stream (AAC mono in MP4 does).
-    end = f"{AUDIO_FORMAT},apad,atrim=end_sample={plan.total_samples}[aout]"
-    if loudness is None or loudness.skip:
-        lines.append(f"{audio}{end}")
-    else:
-        # loudnorm works at 192 kHz: the final aresample brings it back to 48 kHz.
-        lines.append(f"{audio}{loudness.filter()},{end}")
+    lines.append(f"{audio}ebur128=peak=true,{_end(plan.total_samples)}")
+    return ";\n".join(lines) + "\n"
+
+
+def loudness_chain(plan: ExportPlan, loudness: Loudness, mix_input: int) -> str:
+    """Pass 2 on the stored mix: the gain (and limiter) that brings it to the target."""
+    gain = "" if loudness.skip else f"{loudness.filter()},"
+    return f"[{mix_input}:a]{gain}{_end(plan.total_samples)}"
+
+
+def video_graph(plan: ExportPlan, *, loudness: Loudness, mix_input: int) -> str:
+    """The render: every piece of picture trimmed, fitted and concatenated into [vout], and
+    the stored mix (input `mix_input`) normalised into [aout]."""
+    lines = [_video_chain(plan, piece, f"v{i}") for i, piece in enumerate(plan.pieces)]
+    labels = "".join(f"[v{i}]" for i in range(len(plan.pieces)))
+    lines.append(f"{labels}concat=n={len(plan.pieces)}:v=1:a=0[vout]")
+    lines.append(loudness_chain(plan, loudness, mix_input))
     return ";\n".join(lines) + "\n"
 
 
@@ -445,14 +450,20 @@ def container_args(fmt: str) -> list[str]:
     return ["-f", "mp4", "-movflags", "+faststart"]
 
 
+def _mix_input_args(mix: Path) -> list[str]:
+    # Our own WAV from pass 1: still opened with the safe flags, as the only demuxer it needs.
+    return safe_input_args(mix, demuxers=("wav",))
+
+
 def measure_args(
     binary: str,
     plan: ExportPlan,
     paths: dict[str, Path],
     graph_script: Path,
+    mix_output: Path,
     encoding: Encoding | None = None,
 ) -> list[str]:
-    """First loudness pass: the audio part of the graph into ebur128's measurement, no output.
+    """Pass 1: the mix graph, measured by ebur128 and written to a local float WAV.
 
     Inputs that only carry picture are still opened (the input numbering must match the
     graph) but nothing of their video is decoded.
@@ -467,9 +478,13 @@ def measure_args(
         str(graph_script),
         "-map",
         "[aout]",
+        "-c:a",
+        "pcm_f32le",
+        "-rf64",
+        "auto",
         "-f",
-        "null",
-        "-",
+        "wav",
+        str(mix_output),
     ]
 
 
@@ -478,15 +493,18 @@ def render_args(
     plan: ExportPlan,
     paths: dict[str, Path],
     graph_script: Path,
+    mix: Path,
     output: Path,
     *,
     fmt: str,
     encoding: Encoding,
 ) -> list[str]:
-    """The export in one FFmpeg run: every segment through the graph into the encoders."""
+    """The export in one FFmpeg run: every segment's picture and the stored mix through the
+    video graph (the mix is the last input) into the encoders."""
     return [
         *base_ffmpeg_args(binary),
         *_input_args(plan, paths, encoding),
+        *_mix_input_args(mix),
         "-filter_complex_script",
         str(graph_script),
         "-map",
@@ -701,23 +719,23 @@ def concat_input_args(list_path: Path) -> list[str]:
 def smart_mux_args(
     binary: str,
     plan: ExportPlan,
-    paths: dict[str, Path],
+    mix: Path,
     graph_script: Path,
     list_path: Path,
     output: Path,
     *,
     encoding: Encoding,
 ) -> list[str]:
-    """Copied video (the concat list, the last input) + the audio graph encoded once."""
-    video_input = len(plan.inputs)
+    """The copied video (the concat list, input 1) and the stored mix (input 0) normalised
+    and encoded once."""
     return [
         *base_ffmpeg_args(binary),
-        *_input_args(plan, paths, encoding),
+        *_mix_input_args(mix),
         *concat_input_args(list_path),
         "-filter_complex_script",
         str(graph_script),
         "-map",
-        f"{video_input}:v:0",
+        "1:v:0",
         "-map",
         "[aout]",
         "-c:v",

@@ -63,7 +63,7 @@ def test_it_places_audio_layer_segments_by_sample_and_mixes_without_normalising(
     )
 
     assert plan.overlays == (b.Overlay(input=1, delay_samples=60_000, samples=48_000),)
-    graph = b.filter_graph(plan, loudness=None)
+    graph = b.mix_graph(plan)
     assert "adelay=delays=60000S:all=1" in graph
     assert "amix=inputs=2:duration=first:dropout_transition=0:normalize=0" in graph
     assert "anullsrc=r=48000:cl=stereo" in graph  # the silent clip's sound
@@ -74,15 +74,22 @@ def test_every_input_is_opened_with_the_safety_flags(tmp_path: Path):
     plan = b.plan_export([cut("a", "0", "1"), cut("b", "1", "1")], sources, b.PRESETS["1080p"])
     paths = {"a": tmp_path / "a", "b": tmp_path / "b"}
     args = b.render_args(
-        "ffmpeg", plan, paths, tmp_path / "g", tmp_path / "o.mp4", fmt="mp4", encoding=b.Encoding()
+        "ffmpeg",
+        plan,
+        paths,
+        tmp_path / "g",
+        tmp_path / "mix.wav",
+        tmp_path / "o.mp4",
+        fmt="mp4",
+        encoding=b.Encoding(),
     )
 
     inputs = [i for i, arg in enumerate(args) if arg == "-i"]
-    assert len(inputs) == 2
-    for index in inputs:
+    assert len(inputs) == 3  # two segments and the stored mix
+    for index, demuxers in zip(inputs, [",".join(SOURCE_DEMUXERS)] * 2 + ["wav"], strict=True):
         assert args[index - 6 : index] == [
             "-protocol_whitelist", "file",
-            "-format_whitelist", ",".join(SOURCE_DEMUXERS),
+            "-format_whitelist", demuxers,
             "-max_pixels", str(MAX_PIXELS),
         ]  # fmt: skip
         assert args[index + 1].startswith("file:")
