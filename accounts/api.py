@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.models import User
 from accounts.services import NAME_MAX_LENGTH, SignIn
-from config.api import ApiError, ErrorCode
+from config.api import ApiError, ErrorCode, error_responses
 
 BIO_MAX_LENGTH = 5000
 
@@ -36,6 +36,9 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Empty when the user has no picture, which a `uri` format would not allow.
+    avatar_url = serializers.CharField(read_only=True)
+
     class Meta:
         model = User
         fields = [
@@ -137,7 +140,10 @@ class PublicAuthView(APIView):
 
 
 class RegisterView(PublicAuthView):
-    @extend_schema(request=RegisterSerializer, responses={201: SignInSerializer})
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: SignInSerializer, **error_responses(400, 403)},
+    )
     def post(self, request: Request) -> Response:
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -149,7 +155,11 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
-    @extend_schema(request=LoginSerializer, responses={200: SignInSerializer})
+    @extend_schema(
+        request=LoginSerializer,
+        # 503: Discord could not be reached.
+        responses={200: SignInSerializer, **error_responses(400, 401, 409, 503)},
+    )
     def post(self, request: Request) -> Response:
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -177,7 +187,10 @@ class LoginView(PublicAuthView):
 
 
 class RefreshView(PublicAuthView):
-    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer})
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401)},
+    )
     def post(self, request: Request) -> Response:
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -186,7 +199,7 @@ class RefreshView(PublicAuthView):
 
 
 class LogoutView(PublicAuthView):
-    @extend_schema(request=RefreshSerializer, responses={204: None})
+    @extend_schema(request=RefreshSerializer, responses={204: None, **error_responses(400)})
     def post(self, request: Request) -> Response:
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -197,11 +210,13 @@ class LogoutView(PublicAuthView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: UserSerializer})
+    @extend_schema(responses={200: UserSerializer, **error_responses(401)})
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
 
-    @extend_schema(request=ProfileSerializer, responses={200: UserSerializer})
+    @extend_schema(
+        request=ProfileSerializer, responses={200: UserSerializer, **error_responses(400, 401)}
+    )
     def patch(self, request: Request) -> Response:
         serializer = ProfileSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)

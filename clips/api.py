@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -25,7 +25,7 @@ from clips.selectors import (
     upload_progress,
 )
 from clips.storage import storage_download_url, storage_url
-from config.api import ApiError, ErrorCode, Pagination
+from config.api import ApiError, ErrorCode, Pagination, error_responses
 from processing.api import JobSerializer
 from projects.selectors import get_project_for_user
 
@@ -176,16 +176,23 @@ class OctetStreamParser(BaseParser):
         return stream
 
 
+class UploadStartedSerializer(serializers.Serializer):
+    clip = ClipSerializer()
+    upload = UploadSerializer()
+
+
 # --- clips ------------------------------------------------------------------------------------
 
 
 class ProjectClipListView(APIView):
     parser_classes = [JSONParser, MultiPartParser]
+    # Declared on the view so the schema describes the {count, next, previous, results} page.
+    pagination_class = Pagination
 
-    @extend_schema(responses={200: ClipSerializer(many=True)})
+    @extend_schema(responses={200: ClipSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, project_id: Any) -> Response:
         project = get_project_for_user(request.user, project_id)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(clips_for_project(project), request, view=self)
         return paginator.get_paginated_response(ClipSerializer(page, many=True).data)
 
@@ -194,7 +201,15 @@ class ProjectClipListView(APIView):
             "application/json": UploadStartInputSerializer,
             "multipart/form-data": ClipFileInputSerializer,
         },
-        responses={201: ClipSerializer},
+        # A file (multipart) answers the clip; a chunked upload's start (JSON), clip and upload.
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="ClipCreated",
+                serializers=[ClipSerializer, UploadStartedSerializer],
+                resource_type_field_name=None,
+            ),
+            **error_responses(400, 401, 404, 409, 413, 415),
+        },
     )
     def post(self, request: Request, project_id: Any) -> Response:
         project = get_project_for_user(request.user, project_id)
@@ -225,16 +240,22 @@ class ProjectClipListView(APIView):
 
 
 class ClipDetailView(APIView):
-    @extend_schema(responses={200: ClipSerializer})
+    @extend_schema(responses={200: ClipSerializer, **error_responses(401, 404)})
     def get(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
         return Response(ClipSerializer(clip).data)
 
-    @extend_schema(request=ClipUpdateInputSerializer, responses={200: ClipSerializer})
+    @extend_schema(
+        request=ClipUpdateInputSerializer,
+        responses={200: ClipSerializer, **error_responses(400, 401, 404)},
+    )
     def put(self, request: Request, clip_id: Any) -> Response:
         return self._update(request, clip_id, partial=False)
 
-    @extend_schema(request=ClipUpdateInputSerializer, responses={200: ClipSerializer})
+    @extend_schema(
+        request=ClipUpdateInputSerializer,
+        responses={200: ClipSerializer, **error_responses(400, 401, 404)},
+    )
     def patch(self, request: Request, clip_id: Any) -> Response:
         return self._update(request, clip_id, partial=True)
 
@@ -245,7 +266,7 @@ class ClipDetailView(APIView):
         clip = services.clip_update(clip=clip, **data.validated_data)
         return Response(ClipSerializer(clip).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(401, 404)})
     def delete(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
         services.clip_delete(clip=clip, by=request.user)
@@ -253,7 +274,7 @@ class ClipDetailView(APIView):
 
 
 class ClipDownloadView(APIView):
-    @extend_schema(responses={302: None})
+    @extend_schema(responses={302: None, **error_responses(401, 404, 409)})
     def get(self, request: Request, clip_id: Any) -> HttpResponseRedirect:
         clip = get_clip_for_user(request.user, clip_id)
         if not clip.file_path:
@@ -272,7 +293,7 @@ class ClipDownloadView(APIView):
 
 
 class ClipRetryView(APIView):
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(request=None, responses={202: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
         job = services.clip_retry(clip=clip)
@@ -296,7 +317,7 @@ class UploadChunkView(APIView):
     @extend_schema(
         parameters=[ChunkQuerySerializer],
         request={"application/octet-stream": bytes},
-        responses={200: UploadSerializer},
+        responses={200: UploadSerializer, **error_responses(400, 401, 404, 409, 413)},
     )
     def post(self, request: Request) -> Response:
         query = ChunkQuerySerializer(data=request.query_params)
@@ -321,7 +342,11 @@ class UploadCompleteView(APIView):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(request=UploadCompleteInputSerializer, responses={200: ClipSerializer})
+    @extend_schema(
+        request=UploadCompleteInputSerializer,
+        # 503: the storage could not assemble the chunks; completing again retries.
+        responses={200: ClipSerializer, **error_responses(400, 401, 404, 409, 413, 503)},
+    )
     def post(self, request: Request) -> Response:
         data = UploadCompleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -331,14 +356,14 @@ class UploadCompleteView(APIView):
 
 
 class UploadStatusView(APIView):
-    @extend_schema(responses={200: UploadStatusSerializer})
+    @extend_schema(responses={200: UploadStatusSerializer, **error_responses(401, 404)})
     def get(self, request: Request, upload_id: Any) -> Response:
         upload = get_upload_for_user(request.user, upload_id)
         return Response(upload_data(upload, with_missing=True))
 
 
 class UploadCancelView(APIView):
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(401, 404, 409)})
     def delete(self, request: Request, upload_id: Any) -> Response:
         upload = get_upload_for_user(request.user, upload_id)
         services.upload_cancel(upload=upload)

@@ -413,9 +413,9 @@ def upload_start(
     *,
     user: Any,
     project: Project,
-    name: str | None,
     filename: str,
     size: int,
+    name: str | None = None,
     sha256: str | None = None,
 ) -> UploadSession:
     """Create a clip in `uploading` state and a resumable upload session for its file.

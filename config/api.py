@@ -6,8 +6,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -175,6 +177,60 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The URLconf's 404 (`handler404`): an address no route matches, e.g. a malformed id, answers
+    the contract's error body under /api/ and Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body(
+                ErrorCode.NOT_FOUND,
+                "Nothing exists at this address. Check the path and the id in it.",
+                {"path": request.path},
+            ),
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return page_not_found(request, exception)
+
+
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+# --- OpenAPI: the error body, for `extend_schema(responses={..., **error_responses(...)})` ---
+
+
+ERROR_CODES = sorted(STATUS_FOR_CODE)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=ERROR_CODES)
+    message = serializers.CharField(help_text="A sentence the user can act on.")
+    details = serializers.DictField(help_text="Machine-readable specifics, e.g. `fields`.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+ERROR_DESCRIPTIONS = {
+    400: "VALIDATION_ERROR: the request is malformed; `details.fields` names the bad fields.",
+    401: "UNAUTHORIZED_ACCESS: the credentials are missing, invalid or expired.",
+    403: "UNAUTHORIZED_ACCESS: this action is not allowed.",
+    404: "NOT_FOUND: no such item, or it belongs to someone else.",
+    409: "CONFLICT or UPLOAD_INCOMPLETE: the item's state does not allow this now.",
+    413: "FILE_TOO_LARGE or STORAGE_QUOTA_EXCEEDED.",
+    415: "INVALID_FILE_FORMAT: the file is not a video this server can read.",
+    422: "PROCESSING_FAILED or VIRUS_DETECTED.",
+    429: "RATE_LIMITED: too many requests; retry after `Retry-After` seconds.",
+    503: "SERVICE_UNAVAILABLE: a service this request needs is down; try again shortly.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The contract's error body for each status an endpoint can answer with; 429 always, as
+    every endpoint is rate limited."""
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        for code in sorted({*statuses, 429})
+    }

@@ -314,6 +314,7 @@ SPECTACULAR_SETTINGS = {
         "ClipStatusEnum": "clips.models.Clip.Status",
         "UploadStatusEnum": "clips.models.UploadSession.Status",
         "JobStatusEnum": "processing.models.ProcessingJob.Status",
+        "ErrorCodeEnum": "config.api.ERROR_CODES",
     },
 }
 

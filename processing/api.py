@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clips.selectors import get_clip_for_user
-from config.api import Pagination
+from config.api import Pagination, error_responses
 from processing.models import ProcessingJob
 from processing.selectors import get_job_for_user, job_list
 from processing.services import CLIP_OPERATIONS, clip_process_start, job_cancel
@@ -49,7 +49,10 @@ class ProcessClipInputSerializer(serializers.Serializer):
 
 
 class ProcessClipView(APIView):
-    @extend_schema(request=ProcessClipInputSerializer, responses={202: JobSerializer})
+    @extend_schema(
+        request=ProcessClipInputSerializer,
+        responses={202: JobSerializer, **error_responses(400, 401, 404, 409)},
+    )
     def post(self, request: Request) -> Response:
         data = ProcessClipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -64,13 +67,13 @@ class ProcessClipView(APIView):
 
 
 class JobStatusView(APIView):
-    @extend_schema(responses={200: JobSerializer})
+    @extend_schema(responses={200: JobSerializer, **error_responses(401, 404)})
     def get(self, request: Request, job_id: uuid.UUID) -> Response:
         return Response(JobSerializer(get_job_for_user(request.user, job_id)).data)
 
 
 class JobCancelView(APIView):
-    @extend_schema(request=None, responses={200: JobSerializer})
+    @extend_schema(request=None, responses={200: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
         job = job_cancel(job=get_job_for_user(request.user, job_id))
         return Response(JobSerializer(job).data)
@@ -83,11 +86,18 @@ class JobListFilterSerializer(serializers.Serializer):
 
 
 class JobListView(APIView):
-    @extend_schema(parameters=[JobListFilterSerializer], responses={200: JobSerializer(many=True)})
+    # Declared on the view so the schema describes the {count, next, previous, results} page.
+    pagination_class = Pagination
+
+    @extend_schema(
+        parameters=[JobListFilterSerializer],
+        # 404: a page number past the last page.
+        responses={200: JobSerializer(many=True), **error_responses(400, 401, 404)},
+    )
     def get(self, request: Request) -> Response:
         filters = JobListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         jobs = job_list(user=request.user, **filters.validated_data)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)

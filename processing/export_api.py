@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError, ErrorCode
+from config.api import ApiError, ErrorCode, error_responses
 from processing.api import JobSerializer
 from processing.export import LOUDNESS_TARGETS, export_download_url, export_start
 from processing.ffmpeg.export import DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES
@@ -59,7 +59,10 @@ def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
 class ProjectExportView(APIView):
     """POST /api/projects/:id/export `{preset?, format?, loudness_target?}` → 202 job."""
 
-    @extend_schema(request=ExportInputSerializer, responses={202: JobSerializer})
+    @extend_schema(
+        request=ExportInputSerializer,
+        responses={202: JobSerializer, **error_responses(400, 401, 404, 409)},
+    )
     def post(self, request: Request, project_id: uuid.UUID) -> Response:
         data = ExportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -69,7 +72,10 @@ class ProjectExportView(APIView):
 class ProcessExportView(APIView):
     """POST /api/process/export `{project_id, preset?, format?, loudness_target?}` → 202 job."""
 
-    @extend_schema(request=ProcessExportInputSerializer, responses={202: JobSerializer})
+    @extend_schema(
+        request=ProcessExportInputSerializer,
+        responses={202: JobSerializer, **error_responses(400, 401, 404, 409)},
+    )
     def post(self, request: Request) -> Response:
         data = ProcessExportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,7 +85,7 @@ class ProcessExportView(APIView):
 class ExportDownloadView(APIView):
     """GET /api/process/export/:job_id/download → 302 to a fresh (signed) URL of the file."""
 
-    @extend_schema(responses={302: None})
+    @extend_schema(responses={302: None, **error_responses(401, 404, 409)})
     def get(self, request: Request, job_id: uuid.UUID) -> HttpResponse:
         url = export_download_url(job=get_job_for_user(request.user, job_id))
         return HttpResponseRedirect(url)
@@ -93,7 +99,9 @@ def _filename(name: str, extension: str) -> str:
 class TimelineOtioView(APIView):
     """GET /api/projects/:id/timeline.otio → the timeline as an OpenTimelineIO JSON file."""
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, **error_responses(401, 404)}
+    )
     def get(self, request: Request, project_id: uuid.UUID) -> HttpResponse:
         project = get_project_for_user(request.user, project_id)
         response = HttpResponse(timeline_to_otio(project=project), content_type="application/json")
@@ -119,7 +127,7 @@ class TimelineOtioImportView(APIView):
             "application/json": OpenApiTypes.OBJECT,
             "multipart/form-data": OpenApiTypes.OBJECT,
         },
-        responses={200: TimelineSerializer},
+        responses={200: TimelineSerializer, **error_responses(400, 401, 404, 409, 413)},
     )
     def post(self, request: Request, project_id: uuid.UUID) -> Response:
         params = OtioImportInputSerializer(data=request.query_params)
@@ -162,7 +170,8 @@ class ChaptersView(APIView):
                     "chapters": serializers.ListField(child=serializers.DictField()),
                     "text": serializers.CharField(),
                 },
-            )
+            ),
+            **error_responses(400, 401, 404),
         }
     )
     def get(self, request: Request, project_id: uuid.UUID) -> Response:

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination
+from config.api import Pagination, error_responses
 from projects.models import Project
 from projects.selectors import get_project_for_user, project_list
 from projects.services import (
@@ -70,18 +70,26 @@ class ProjectListFilterSerializer(serializers.Serializer):
 
 
 class ProjectListView(APIView):
+    # Declared on the view so the schema describes the {count, next, previous, results} page.
+    pagination_class = Pagination
+
     @extend_schema(
-        parameters=[ProjectListFilterSerializer], responses={200: ProjectSerializer(many=True)}
+        parameters=[ProjectListFilterSerializer],
+        # 404: a page number past the last page.
+        responses={200: ProjectSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
         filters = ProjectListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         projects = project_list(user=request.user, **filters.validated_data)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(projects, request, view=self)
         return paginator.get_paginated_response(ProjectSerializer(page, many=True).data)
 
-    @extend_schema(request=ProjectInputSerializer, responses={201: ProjectSerializer})
+    @extend_schema(
+        request=ProjectInputSerializer,
+        responses={201: ProjectSerializer, **error_responses(400, 401)},
+    )
     def post(self, request: Request) -> Response:
         data = ProjectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -90,16 +98,22 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
-    @extend_schema(responses={200: ProjectSerializer})
+    @extend_schema(responses={200: ProjectSerializer, **error_responses(401, 404)})
     def get(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         return Response(ProjectSerializer(project).data)
 
-    @extend_schema(request=ProjectUpdateInputSerializer, responses={200: ProjectSerializer})
+    @extend_schema(
+        request=ProjectUpdateInputSerializer,
+        responses={200: ProjectSerializer, **error_responses(400, 401, 404, 409)},
+    )
     def put(self, request: Request, project_id: str) -> Response:
         return self._update(request, project_id, partial=False)
 
-    @extend_schema(request=ProjectUpdateInputSerializer, responses={200: ProjectSerializer})
+    @extend_schema(
+        request=ProjectUpdateInputSerializer,
+        responses={200: ProjectSerializer, **error_responses(400, 401, 404, 409)},
+    )
     def patch(self, request: Request, project_id: str) -> Response:
         return self._update(request, project_id, partial=True)
 
@@ -110,7 +124,7 @@ class ProjectDetailView(APIView):
         project = project_update(project=project, **data.validated_data)
         return Response(ProjectSerializer(project).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(401, 404)})
     def delete(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         project_delete(project=project)

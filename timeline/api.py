@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError, ErrorCode
+from config.api import ApiError, ErrorCode, error_responses
 from projects.selectors import get_project_for_user
 from timeline.models import TimelineSegment
 from timeline.selectors import get_segment_for_user, timeline_get
@@ -30,7 +30,13 @@ class SecondsField(serializers.DecimalField):
         super().__init__(**kwargs)
 
     def validate_precision(self, value: Decimal) -> Decimal:
-        return super().validate_precision(self.quantize(value))
+        try:
+            value = self.quantize(value)
+        except InvalidOperation:
+            # More whole digits than the field holds: quantizing needs more precision than
+            # max_digits gives the decimal context.
+            self.fail("max_whole_digits", max_whole_digits=self.max_digits - self.decimal_places)
+        return super().validate_precision(value)
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -130,12 +136,15 @@ def _parse(serializer: serializers.Serializer) -> dict[str, Any]:
 
 
 class TimelineView(APIView):
-    @extend_schema(responses={200: TimelineSerializer})
+    @extend_schema(responses={200: TimelineSerializer, **error_responses(401, 404)})
     def get(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
 
-    @extend_schema(request=TimelineInputSerializer, responses={200: TimelineSerializer})
+    @extend_schema(
+        request=TimelineInputSerializer,
+        responses={200: TimelineSerializer, **error_responses(400, 401, 404, 409)},
+    )
     def post(self, request: Request, project_id: str) -> Response:
         project = get_project_for_user(request.user, project_id)
         data = _parse(TimelineInputSerializer(data=request.data))
@@ -145,13 +154,15 @@ class TimelineView(APIView):
 
 class SegmentDetailView(APIView):
     @extend_schema(
-        request=SegmentUpdateInputSerializer, responses={200: SegmentWithVersionSerializer}
+        request=SegmentUpdateInputSerializer,
+        responses={200: SegmentWithVersionSerializer, **error_responses(400, 401, 404, 409)},
     )
     def put(self, request: Request, segment_id: str) -> Response:
         return self._update(request, segment_id, partial=False)
 
     @extend_schema(
-        request=SegmentUpdateInputSerializer, responses={200: SegmentWithVersionSerializer}
+        request=SegmentUpdateInputSerializer,
+        responses={200: SegmentWithVersionSerializer, **error_responses(400, 401, 404, 409)},
     )
     def patch(self, request: Request, segment_id: str) -> Response:
         return self._update(request, segment_id, partial=True)
@@ -162,7 +173,10 @@ class SegmentDetailView(APIView):
         segment = segment_update(segment=segment, user=request.user, **data)
         return Response(SegmentWithVersionSerializer(segment).data)
 
-    @extend_schema(parameters=[VersionQuerySerializer], responses={204: None})
+    @extend_schema(
+        parameters=[VersionQuerySerializer],
+        responses={204: None, **error_responses(400, 401, 404, 409)},
+    )
     def delete(self, request: Request, segment_id: str) -> Response:
         segment = get_segment_for_user(request.user, segment_id)
         query = _parse(VersionQuerySerializer(data=request.query_params))

@@ -58,6 +58,22 @@ def test_it_starts_an_upload_with_a_clip_in_uploading_state(
     assert project.clips_count == 1
 
 
+def test_it_names_the_clip_after_the_file_when_no_name_is_sent(
+    api: Any, project: Any, chunk_size: int
+) -> None:
+    # Found by Schemathesis: a start without `name` used to answer 500.
+    response = api.post(
+        f"/api/projects/{project.pk}/clips",
+        {"filename": "sunset.mov", "size": chunk_size},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    clip = Clip.objects.get(pk=response.json()["clip"]["id"])
+    assert clip.name == "sunset"
+    assert clip.status == Clip.Status.UPLOADING
+
+
 def test_it_resumes_out_of_order_chunks_and_stores_the_exact_file(
     api: Any, owner: Any, start_upload: Any, payload: bytes
 ) -> None:

@@ -186,6 +186,21 @@ def test_it_names_the_field_that_is_wrong(
     assert TimelineSegment.objects.get(pk=first.pk).duration == 2
 
 
+def test_it_refuses_a_time_too_large_to_store(
+    api: Any, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    # Found by Schemathesis: a number with more whole digits than a time holds used to answer 500.
+    first, _ = timeline
+
+    response = api.patch(url(first), {"start_time": 233263427640199.3}, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["details"]["field"] == "start_time"
+    assert "no more than 7 digits before the decimal point" in error["message"]
+    assert TimelineSegment.objects.get(pk=first.pk).start_time == 0
+
+
 def test_it_refuses_an_edit_based_on_an_old_version(
     api: Any, project: Project, timeline: tuple[TimelineSegment, TimelineSegment]
 ) -> None:
