@@ -270,7 +270,13 @@ def product_child(spec_json: str) -> None:
     output = default_storage.path(finished.output_data["storage_key"])
     print(
         json.dumps(
-            {"wall": wall, "cpu": used, "output": output, "path": finished.output_data["path"]}
+            {
+                "wall": wall,
+                "cpu": used,
+                "output": output,
+                "path": finished.output_data["path"],
+                "timings": finished.output_data["timings"],
+            }
         )
     )
 
@@ -387,7 +393,11 @@ def main() -> None:
             inner = json.loads(result["stdout"].strip().splitlines()[-1])
             result.update(wall=inner["wall"], cpu=inner["cpu"], frames=frames_of(inner["output"]))
             runs[label] = {**result, "path": inner["path"]}
-            print(f"  {label}: {inner['wall']:.1f} s wall (path={inner['path']})", flush=True)
+            print(
+                f"  {label}: {inner['wall']:.1f} s wall (path={inner['path']}) "
+                f"phases {inner['timings']}",
+                flush=True,
+            )
         full = runs["full re-encode"]
         smart_rows = [row(label, run, full, f"path={run['path']}") for label, run in runs.items()]
         speedup = full["wall"] / runs["smart path (copy video)"]["wall"]

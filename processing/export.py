@@ -16,6 +16,7 @@ or cancelled export it goes back to what it was (`exported` when an earlier expo
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -373,32 +374,40 @@ def _copy_parts(
     return [(output.name, piece.frames) for _, piece, output in parts]
 
 
-def _render_smart(
+def _encode_audio(
     ctx: JobContext,
     plan: builders.ExportPlan,
-    parts: list[tuple[str, int]],
     loudness: builders.Loudness,
     encoding: builders.Encoding,
-    output: Path,
-) -> None:
-    """Join the copied parts and mux them with the stored mix, normalised and encoded once."""
-    list_path = ctx.tmp_dir / "parts.ffconcat"
-    list_path.write_text(builders.concat_list(parts, plan.rate))
+) -> Path:
+    """Smart path, in its own thread beside the video copy: the mix normalised into AAC."""
     script = ctx.tmp_dir / "audio.graph"
     script.write_text(builders.loudness_chain(plan, loudness, 0) + "\n")
-    _run(
-        ctx,
-        builders.smart_mux_args(
-            settings.FFMPEG_BINARY,
-            plan,
-            _mix(ctx),
-            script,
-            list_path,
-            output,
-            encoding=encoding,
-        ),
-        duration=plan.duration,
-        span=(30, 95),
+    audio = ctx.tmp_dir / "audio.m4a"
+    try:
+        _run(
+            ctx,
+            builders.audio_encode_args(
+                settings.FFMPEG_BINARY, _mix(ctx), script, audio, encoding=encoding
+            ),
+            duration=plan.duration,
+            span=(10, 90),
+        )
+    finally:
+        connection.close()  # the thread's own database connection
+    return audio
+
+
+def _render_smart(
+    ctx: JobContext, parts: list[tuple[str, int]], rate: Fraction, audio: Path, output: Path
+) -> None:
+    """Join the copied parts and mux them with the encoded audio, both copied."""
+    list_path = ctx.tmp_dir / "parts.ffconcat"
+    list_path.write_text(builders.concat_list(parts, rate))
+    run_ffmpeg(
+        builders.smart_mux_args(settings.FFMPEG_BINARY, audio, list_path, output),
+        should_cancel=ctx.should_cancel,
+        cwd=ctx.tmp_dir,
     )
 
 
@@ -460,6 +469,19 @@ def _download_sources(
     return paths
 
 
+class _Stopwatch:
+    """Seconds spent in each phase, kept in output_data so slow exports can be explained."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._last, 3)
+        self._last = now
+
+
 @register(EXPORT)
 def export_job(ctx: JobContext) -> dict[str, Any]:
     job = ctx.job
@@ -485,45 +507,47 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
         settings.LOUDNESS_TRUE_PEAK_DBTP,
     )
 
+    clock = _Stopwatch()
     paths = _download_sources(ctx, plan, clips)
+    clock.lap("download")
     output = ctx.tmp_dir / f"export.{fmt}"
     path = "full"
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Pass 1 (the mix, measured) runs beside the smart-path checks and the video copy.
+        # Pass 1 (the mix, measured) runs beside the smart-path checks; on the smart path the
+        # audio is then encoded beside the video copy. Each runs where the other waits on disk.
         measuring = pool.submit(_measure, ctx, plan, paths, loudness, encoding)
         refusal, piece_sources = _smart_refusal(plan, paths, clips, fmt)
-        parts: list[tuple[str, int]] = []
+        clock.lap("smart_path_check")
+        loudness = measuring.result()
+        clock.lap("loudness_pass")
         if refusal is None:
+            encoding_audio = pool.submit(_encode_audio, ctx, plan, loudness, encoding)
             try:
                 parts = _copy_parts(ctx, plan, paths, piece_sources)
+                audio = encoding_audio.result()
+                _render_smart(ctx, parts, plan.rate, audio, output)
+                frames = _video_frames(output)
             except FFmpegError as exc:
                 if ctx.should_cancel():
                     raise
-                refusal = f"stream copy failed ({exc})"
-        loudness = measuring.result()
+                refusal, frames = f"stream copy failed ({exc})", -1
+            if frames == plan.total_frames:
+                path = "smart"
+            elif refusal is None:
+                refusal = f"stream copy gave {frames} frames instead of {plan.total_frames}"
+            if path != "smart":
+                logger.warning("export %s: smart path abandoned: %s", job.pk, refusal)
     ctx.check_cancelled()
-    if refusal is None:
-        try:
-            _render_smart(ctx, plan, parts, loudness, encoding, output)
-            frames = _video_frames(output)
-        except FFmpegError as exc:
-            if ctx.should_cancel():
-                raise
-            refusal, frames = f"stream copy failed ({exc})", -1
-        if frames == plan.total_frames:
-            path = "smart"
-        elif refusal is None:
-            refusal = f"stream copy gave {frames} frames instead of {plan.total_frames}"
-        if path != "smart":
-            logger.warning("export %s: smart path abandoned: %s", job.pk, refusal)
     if path == "full":
         output.unlink(missing_ok=True)
         _render_full(ctx, plan, paths, loudness, encoding, output, fmt)
+    clock.lap("render")
     ctx.check_cancelled()
 
     probe = run_ffprobe_json(ffprobe_args(output))
     key = export_key(project.pk, job.pk, fmt)
     storage_replace(key, output)
+    clock.lap("store")
     if ctx.should_cancel():
         # Cancelled while storing: leave nothing behind.
         storage_delete_quietly(key)
@@ -543,6 +567,7 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
         "preset": preset.name,
         "path": path,
         "smart_path_refusal": refusal,
+        "timings": clock.laps,
         "loudness": {
             "target_lufs": loudness.target_i,
             "true_peak_ceiling_dbtp": loudness.true_peak,

@@ -716,31 +716,38 @@ def concat_input_args(list_path: Path) -> list[str]:
     ]
 
 
-def smart_mux_args(
-    binary: str,
-    plan: ExportPlan,
-    mix: Path,
-    graph_script: Path,
-    list_path: Path,
-    output: Path,
-    *,
-    encoding: Encoding,
+def audio_encode_args(
+    binary: str, mix: Path, graph_script: Path, output: Path, *, encoding: Encoding
 ) -> list[str]:
-    """The copied video (the concat list, input 1) and the stored mix (input 0) normalised
-    and encoded once."""
+    """Smart path: the stored mix normalised and encoded to AAC on its own (an .m4a), while
+    the video parts are copied."""
     return [
         *base_ffmpeg_args(binary),
         *_mix_input_args(mix),
-        *concat_input_args(list_path),
         "-filter_complex_script",
         str(graph_script),
         "-map",
+        "[aout]",
+        *audio_codec_args("mp4", encoding),
+        "-f",
+        "mp4",
+        str(output),
+    ]
+
+
+def smart_mux_args(binary: str, audio: Path, list_path: Path, output: Path) -> list[str]:
+    """Smart path: the copied video (the concat list, input 1) and the encoded audio (our own
+    .m4a, input 0) put together without touching either."""
+    return [
+        *base_ffmpeg_args(binary),
+        *safe_input_args(audio, demuxers=("mov",)),
+        *concat_input_args(list_path),
+        "-map",
         "1:v:0",
         "-map",
-        "[aout]",
-        "-c:v",
+        "0:a:0",
+        "-c",
         "copy",
-        *audio_codec_args("mp4", encoding),
         *container_args("mp4"),
         str(output),
     ]
