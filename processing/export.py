@@ -15,14 +15,17 @@ or cancelled export it goes back to what it was (`exported` when an earlier expo
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import struct
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -311,9 +314,111 @@ def _keyframe_times(clip: Clip) -> list[Fraction] | None:
     return [Fraction(str(t)) for t in times]
 
 
+def _mp4_boxes(handle: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, box end) of the MP4 boxes between start and end."""
+    position = start
+    while position + 8 <= end:
+        handle.seek(position)
+        header = handle.read(8)
+        if len(header) < 8:
+            return
+        size, kind = struct.unpack(">I4s", header)
+        payload = position + 8
+        if size == 1:
+            size = struct.unpack(">Q", handle.read(8))[0]
+            payload += 8
+        elif size == 0:
+            size = end - position
+        if size < 8 or position + size > end:
+            return
+        yield kind, payload, position + size
+        position += size
+
+
+def _mp4_track(handle: BinaryIO, start: int, end: int) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for kind, payload, box_end in _mp4_boxes(handle, start, end):
+        if kind in (b"mdia", b"minf", b"stbl"):
+            found.update(_mp4_track(handle, payload, box_end))
+        elif kind == b"hdlr":
+            handle.seek(payload + 8)
+            found["handler"] = handle.read(4)
+        elif kind == b"stsz":
+            handle.seek(payload + 8)
+            found["samples"] = struct.unpack(">I", handle.read(4))[0]
+        elif kind == b"stsd":
+            handle.seek(payload + 8)
+            entry_size, entry_kind = struct.unpack(">I4s", handle.read(8))
+            if entry_kind not in (b"avc1", b"avc3"):
+                continue
+            # A visual sample entry's own fields take 78 bytes before its child boxes.
+            entry = payload + 8
+            for child, child_payload, child_end in _mp4_boxes(
+                handle, entry + 8 + 78, entry + entry_size
+            ):
+                if child == b"avcC":
+                    handle.seek(child_payload)
+                    found["avcc"] = handle.read(child_end - child_payload)
+                elif child == b"pasp":
+                    handle.seek(child_payload)
+                    found["pasp"] = struct.unpack(">II", handle.read(8))
+    return found
+
+
+def _mp4_video_track(path: Path) -> dict[str, Any] | None:
+    """The first video track's avcC (the H.264 codec parameters), pixel aspect and sample
+    count, read from the MP4/MOV index in a few small reads: what the smart path needs,
+    without starting ffprobe once per source. None for anything else (ffprobe then decides)."""
+    try:
+        with open(path, "rb") as handle:
+            for kind, payload, box_end in _mp4_boxes(handle, 0, path.stat().st_size):
+                if kind != b"moov":
+                    continue
+                for child, child_payload, child_end in _mp4_boxes(handle, payload, box_end):
+                    if child != b"trak":
+                        continue
+                    track = _mp4_track(handle, child_payload, child_end)
+                    if track.get("handler") == b"vide":
+                        return track if "avcc" in track and "samples" in track else None
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def _stream_from_metadata(path: Path, clip: Clip) -> builders.VideoStream | None:
+    """The smart-path view of an MP4 source from the ingest metadata and its own index."""
+    meta = clip.metadata or {}
+    keyframes = _keyframe_times(clip)
+    track = _mp4_video_track(path)
+    if keyframes is None or track is None or not meta.get("r_frame_rate"):
+        return None
+    h, v = track.get("pasp", (1, 1))
+    try:
+        fps = Fraction(str(meta["r_frame_rate"]))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return builders.VideoStream(
+        codec=str(meta.get("video_codec") or ""),
+        profile=str(meta.get("video_profile") or ""),
+        pix_fmt=str(meta.get("pix_fmt") or ""),
+        width=int(meta.get("width") or 0),
+        height=int(meta.get("height") or 0),
+        fps=fps,
+        sar="1:1" if h == v else f"{h}:{v}",
+        rotation=int(meta.get("rotation") or 0),
+        extradata_hash=hashlib.md5(track["avcc"], usedforsecurity=False).hexdigest(),
+        frame_count=int(track["samples"]),
+        keyframes=frozenset(round(t * fps) for t in keyframes),
+    )
+
+
 def _video_stream(path: Path, clip: Clip) -> builders.VideoStream | None:
-    """One source's video stream for the smart-path check: the header (codec parameters and
-    their hash), keyframes from the ingest metadata, and a packet scan only when those miss."""
+    """One source's video stream for the smart-path check: from the ingest metadata and the
+    MP4 index when they tell everything, else the ffprobe header (codec parameters and their
+    hash), with keyframes from the metadata or, when those miss, a packet scan."""
+    quick = _stream_from_metadata(path, clip)
+    if quick is not None:
+        return quick
     data = run_ffprobe_json(builders.video_stream_probe_args(settings.FFPROBE_BINARY, path))
     keyframes = _keyframe_times(clip)
     if keyframes is not None:
