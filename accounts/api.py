@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.models import User
 from accounts.services import NAME_MAX_LENGTH, SignIn
-from config.api import ApiError, ErrorCode, error_responses
+from config.api import ApiError, ErrorCode, error_responses, json_text_validator
 
 BIO_MAX_LENGTH = 5000
 
@@ -104,7 +104,7 @@ class ProfileSerializer(serializers.Serializer):
     bio = serializers.CharField(
         max_length=BIO_MAX_LENGTH, allow_blank=True, required=False, trim_whitespace=False
     )
-    preferences = serializers.JSONField(required=False)
+    preferences = serializers.JSONField(required=False, validators=[json_text_validator])
 
     def validate_preferences(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):

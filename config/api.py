@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -175,6 +176,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     for key, value in headers.items():
         response[key] = value
     return response
+
+
+def json_text_validator(value: Any) -> None:
+    """Refuse, anywhere inside a JSON value (keys included), the characters DRF's CharField
+    refuses: NUL, which PostgreSQL cannot store, and lone surrogates, which UTF-8 cannot encode.
+    Without it such a value answers 500 when it is saved."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise serializers.ValidationError("Null characters are not allowed.")
+        ProhibitSurrogateCharactersValidator()(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            json_text_validator(key)
+            json_text_validator(item)
+    elif isinstance(value, list):
+        for item in value:
+            json_text_validator(item)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

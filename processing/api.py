@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clips.selectors import get_clip_for_user
-from config.api import Pagination, error_responses
+from config.api import Pagination, error_responses, json_text_validator
 from processing.models import ProcessingJob
 from processing.selectors import get_job_for_user, job_list
 from processing.services import CLIP_OPERATIONS, clip_process_start, job_cancel
@@ -45,7 +45,9 @@ class JobSerializer(serializers.ModelSerializer):
 class ProcessClipInputSerializer(serializers.Serializer):
     clip_id = serializers.UUIDField()
     operation = serializers.ChoiceField(choices=CLIP_OPERATIONS, default="transcode")
-    params = serializers.DictField(required=False, default=dict, allow_empty=True)
+    params = serializers.DictField(
+        required=False, default=dict, allow_empty=True, validators=[json_text_validator]
+    )
 
 
 class ProcessClipView(APIView):

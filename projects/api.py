@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination, error_responses
+from config.api import Pagination, error_responses, json_text_validator
 from projects.models import Project
 from projects.selectors import get_project_for_user, project_list
 from projects.services import (
@@ -52,7 +52,7 @@ class ProjectInputSerializer(serializers.Serializer):
     template = serializers.ChoiceField(choices=Project.Template.choices, required=False)
     settings = serializers.JSONField(
         required=False,
-        validators=[_settings_object],
+        validators=[_settings_object, json_text_validator],
         help_text=f"A JSON object of editor settings, at most {SETTINGS_MAX_BYTES} bytes.",
     )
 

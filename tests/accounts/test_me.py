@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -125,6 +126,22 @@ def test_it_refuses_huge_preferences(api: APIClient, owner: Any) -> None:
 
     assert response.status_code == 400
     assert "preferences" in response.json()["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ud800"])
+def test_it_refuses_preferences_with_characters_that_cannot_be_stored(
+    api: APIClient, owner: Any, text: str
+) -> None:
+    # NUL (PostgreSQL) and lone surrogates (UTF-8) in a JSON value used to answer 500 when
+    # saved. json.dumps escapes them, as a client would.
+    body = json.dumps({"preferences": {"theme": text, text: 1}})
+
+    response = api.patch("/api/auth/me", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "preferences" in response.json()["error"]["details"]["fields"]
+    owner.refresh_from_db()
+    assert owner.preferences == {}
 
 
 def test_it_refuses_a_name_that_is_too_long(api: APIClient, owner: Any) -> None:

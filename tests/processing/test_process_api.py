@@ -3,6 +3,7 @@ GET /api/jobs as API.md describes them."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -136,6 +137,21 @@ def test_it_refuses_invalid_operations_and_params(
     assert response.status_code == 400
     assert error_code(response) == "VALIDATION_ERROR"
     assert field in response.json()["error"]["details"]["fields"]
+    assert not ProcessingJob.objects.exists()
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ud800"])
+def test_it_refuses_params_with_characters_that_cannot_be_stored(
+    api: APIClient, project: Project, text: str
+) -> None:
+    # NUL (PostgreSQL) and lone surrogates (UTF-8) in params used to reach the job row.
+    clip = ready_clip(project)
+    body = {"clip_id": str(clip.pk), "operation": "transcode", "params": {"note": text}}
+
+    response = api.post("/api/process/clip", json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 400
+    assert "params" in response.json()["error"]["details"]["fields"]
     assert not ProcessingJob.objects.exists()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -95,6 +96,25 @@ def test_it_rejects_settings_that_are_not_an_object(api: Any, owner: Any) -> Non
     response = api.patch(url(project), {"settings": ["fps", 30]}, format="json")
 
     assert response.status_code == 400
+    project.refresh_from_db()
+    assert project.settings == {"fps": 25}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ud800"])
+def test_it_rejects_settings_with_characters_that_cannot_be_stored(
+    api: Any, owner: Any, text: str
+) -> None:
+    # NUL (PostgreSQL) and lone surrogates (UTF-8) inside settings used to answer 500.
+    project = Project.objects.create(owner=owner, name="x", settings={"fps": 25})
+
+    response = api.patch(
+        url(project),
+        json.dumps({"settings": {"titles": [text]}}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert "settings" in response.json()["error"]["details"]["fields"]
     project.refresh_from_db()
     assert project.settings == {"fps": 25}
 
