@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -315,7 +315,15 @@ class UploadChunkView(APIView):
     parser_classes = [OctetStreamParser]
 
     @extend_schema(
-        parameters=[ChunkQuerySerializer],
+        parameters=[
+            ChunkQuerySerializer,
+            OpenApiParameter(
+                "X-Chunk-SHA256",
+                str,
+                OpenApiParameter.HEADER,
+                description="The chunk's SHA-256 (hex): a damaged chunk is refused.",
+            ),
+        ],
         request={"application/octet-stream": bytes},
         responses={200: UploadSerializer, **error_responses(400, 401, 404, 409, 413)},
     )

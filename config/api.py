@@ -195,6 +195,25 @@ def json_text_validator(value: Any) -> None:
             json_text_validator(item)
 
 
+def document_response_headers(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the headers every 302 and 429 answer carries, which
+    `extend_schema` cannot declare per response."""
+    headers = {
+        "302": {"Location": "Where the file is: a short-lived (signed) URL."},
+        "429": {"Retry-After": "Seconds to wait before trying again."},
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                for name, description in headers.get(code, {}).items():
+                    response.setdefault("headers", {})[name] = {
+                        "schema": {"type": "string"},
+                        "required": True,
+                        "description": description,
+                    }
+    return result
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The URLconf's 404 (`handler404`): an address no route matches, e.g. a malformed id, answers
     the contract's error body under /api/ and Django's page elsewhere."""

@@ -308,6 +308,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.document_response_headers",
+    ],
     # Several models have a `status` field with its own choices: name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "projects.models.Project.Status",

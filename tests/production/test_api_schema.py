@@ -159,6 +159,29 @@ def test_api_answers_as_described(
         transaction.set_rollback(True)
 
 
+@pytest.mark.django_db
+def test_a_rate_limited_answer_is_the_described_429(
+    settings: Any, seeded: Seeded, in_process_app: None
+) -> None:
+    # Generated runs stay under the limits; here the limit is one request a minute.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "user": "1/min"}
+    token = token_pair_issue(user=seeded.owned.project.owner).access
+    case = schema["/api/auth/me"]["GET"].Case()
+    call = {
+        "app": app,
+        "base_url": BASE_URL,
+        "headers": {"Authorization": f"Bearer {token}"},
+        "environ_base": {"REMOTE_ADDR": "127.0.0.1"},
+        "checks": CHECKS,
+    }
+
+    assert case.call_and_validate(**call).status_code == 200
+    response = case.call_and_validate(**call)
+
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"][0]) > 0
+
+
 def test_the_schema_validates_without_warnings() -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
 
