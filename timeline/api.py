@@ -35,7 +35,8 @@ class SecondsField(serializers.DecimalField):
         except InvalidOperation:
             # More whole digits than the field holds: quantizing needs more precision than
             # max_digits gives the decimal context.
-            self.fail("max_whole_digits", max_whole_digits=self.max_digits - self.decimal_places)
+            whole_digits = (self.max_digits or 0) - (self.decimal_places or 0)
+            self.fail("max_whole_digits", max_whole_digits=whole_digits)
         return super().validate_precision(value)
 
 
