@@ -306,7 +306,9 @@ def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
         message = finished_message(job)
         groups = job_groups(job)
         transaction.on_commit(lambda: events.send_now(groups, message))
-    run_after_finish_hooks(job)
+        # In the same transaction as the final status: nobody may see a completed export
+        # whose project still says `exporting`, or a finished step whose clip lags behind.
+        run_after_finish_hooks(job)
     return job
 
 
@@ -326,6 +328,7 @@ def run_after_finish_hooks(job: ProcessingJob) -> None:
 
     for hook in _AFTER_FINISH:
         try:
-            hook(job)
+            with transaction.atomic():  # a savepoint: a failing hook undoes only itself
+                hook(job)
         except Exception:
             logger.exception("after_finish hook %s failed for job %s", hook.__name__, job.pk)

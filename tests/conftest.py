@@ -43,6 +43,12 @@ def _test_settings(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> N
     settings.PROCESSING_TMP_DIR = tmp_path_factory.mktemp("processing-tmp")
     # Fresh rate-limit counters per test: the shared cache (Redis in CI) outlives a test.
     settings.RATE_LIMIT_NAMESPACE = f"rl-{uuid.uuid4().hex}"
+    # The same for everything else kept in the cache, such as allauth's failed-login counts
+    # per address: one test's sign-in failures must not lock out the next test's client.
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}t{uuid.uuid4().hex[:12]}"}
+        for name, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture
