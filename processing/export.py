@@ -37,7 +37,6 @@ from processing.ffmpeg import export as builders
 from processing.ffmpeg.commands import keyframes_probe_args
 from processing.ffmpeg.runner import (
     FFmpegError,
-    FFmpegResult,
     ffprobe_args,
     run_ffmpeg,
     run_ffprobe_json,
@@ -259,18 +258,6 @@ def _encoding(plan: builders.ExportPlan) -> builders.Encoding:
     )
 
 
-def _run(
-    ctx: JobContext, args: list[str], *, duration: float, span: tuple[float, float]
-) -> FFmpegResult:
-    return run_ffmpeg(
-        args,
-        expected_duration=duration,
-        on_progress=ctx.progress_callback(*span),
-        should_cancel=ctx.should_cancel,
-        cwd=ctx.tmp_dir,
-    )
-
-
 def _mix(ctx: JobContext) -> Path:
     return ctx.tmp_dir / "mix.wav"
 
@@ -287,8 +274,7 @@ def _measure(
     script = ctx.tmp_dir / "mix.graph"
     script.write_text(builders.mix_graph(plan))
     try:
-        result = _run(
-            ctx,
+        result = ctx.run_ffmpeg(
             builders.measure_args(settings.FFMPEG_BINARY, plan, paths, script, _mix(ctx), encoding),
             duration=plan.duration,
             span=(3, 10),
@@ -490,8 +476,7 @@ def _encode_audio(
     script.write_text(builders.loudness_chain(plan, loudness, 0) + "\n")
     audio = ctx.tmp_dir / "audio.m4a"
     try:
-        _run(
-            ctx,
+        ctx.run_ffmpeg(
             builders.audio_encode_args(
                 settings.FFMPEG_BINARY, _mix(ctx), script, audio, encoding=encoding
             ),
@@ -527,8 +512,7 @@ def _render_full(
 ) -> None:
     script = ctx.tmp_dir / "export.graph"
     script.write_text(builders.video_graph(plan, loudness=loudness, mix_input=len(plan.inputs)))
-    _run(
-        ctx,
+    ctx.run_ffmpeg(
         builders.render_args(
             settings.FFMPEG_BINARY,
             plan,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from clips.storage import clip_derived_key, storage_url
 from config.api import ErrorCode, ServiceError
 from processing.ffmpeg import commands
-from processing.ffmpeg.runner import FFmpegError, FFmpegResult, run_ffmpeg, run_ffprobe_lines
+from processing.ffmpeg.runner import FFmpegError, run_ffmpeg, run_ffprobe_lines
 from processing.files import storage_replace
 from processing.ingest.common import (
     PROXY_MAX_LONG,
@@ -194,18 +194,6 @@ def probe(ctx: JobContext) -> dict[str, Any]:
 # --- thumbnails -------------------------------------------------------------------------------
 
 
-def _ffmpeg(
-    ctx: JobContext, args: list[str], *, duration: float | None, span: tuple[int, int]
-) -> FFmpegResult:
-    return run_ffmpeg(
-        args,
-        expected_duration=duration,
-        on_progress=ctx.progress_callback(*span),
-        should_cancel=ctx.should_cancel,
-        cwd=ctx.tmp_dir,
-    )
-
-
 def _require_output(path: Path, what: str) -> None:
     if not path.exists() or path.stat().st_size == 0:
         raise JobFailed(
@@ -229,16 +217,14 @@ def thumbnail(ctx: JobContext) -> dict[str, Any]:
     poster_w, poster_h = fit_within(
         display_w, display_h, max_long=POSTER_MAX_LONG, max_short=POSTER_MAX_SHORT
     )
-    _ffmpeg(
-        ctx,
+    ctx.run_ffmpeg(
         commands.poster_args(source, poster, at=duration * 0.1, width=poster_w, height=poster_h),
         duration=None,
         span=(10, 30),
     )
     if not poster.exists() or poster.stat().st_size == 0:
         # A duration the container overstates can put 10 % past the last frame.
-        _ffmpeg(
-            ctx,
+        ctx.run_ffmpeg(
             commands.poster_args(source, poster, at=0, width=poster_w, height=poster_h),
             duration=None,
             span=(10, 30),
@@ -250,8 +236,7 @@ def thumbnail(ctx: JobContext) -> dict[str, Any]:
     tile_h = min(FILMSTRIP_TILE_HEIGHT, display_h - display_h % 2)
     tile_w = scale_to_height(display_w, display_h, tile_h)[0]
     interval = duration / FILMSTRIP_TILES
-    _ffmpeg(
-        ctx,
+    ctx.run_ffmpeg(
         commands.filmstrip_args(
             source,
             filmstrip,
@@ -270,8 +255,7 @@ def thumbnail(ctx: JobContext) -> dict[str, Any]:
     if info.get("has_audio"):
         waveform = ctx.tmp_dir / "waveform.png"
         width, height = WAVEFORM_SIZE
-        _ffmpeg(
-            ctx,
+        ctx.run_ffmpeg(
             commands.waveform_args(source, waveform, width=width, height=height),
             duration=duration,
             span=(75, 95),
@@ -354,7 +338,7 @@ def transcode(ctx: JobContext) -> dict[str, Any]:
         name = "proxy.mp4"
         output = ctx.tmp_dir / name
         args = commands.proxy_args(source, output, width=width, height=height)
-    _ffmpeg(ctx, args, duration=duration, span=(5, 97))
+    ctx.run_ffmpeg(args, duration=duration, span=(5, 97))
     _require_output(output, "video")
     ctx.check_cancelled()
 
@@ -387,8 +371,7 @@ def normalize_audio(ctx: JobContext) -> dict[str, Any]:
         raise JobFailed("This clip has no audio to normalise.")
     duration = float(info["duration"])
     target, peak = settings.LOUDNESS_TARGET_LUFS, settings.LOUDNESS_TRUE_PEAK_DBTP
-    measured_run = _ffmpeg(
-        ctx,
+    measured_run = ctx.run_ffmpeg(
         commands.loudness_measure_args(source, target_lufs=target, true_peak=peak),
         duration=duration,
         span=(5, 45),
@@ -407,8 +390,7 @@ def normalize_audio(ctx: JobContext) -> dict[str, Any]:
     container = "mp4" if codec in MP4_VIDEO_CODECS else "mkv"
     name = f"normalized_audio.{container}"
     output = ctx.tmp_dir / name
-    applied = _ffmpeg(
-        ctx,
+    applied = ctx.run_ffmpeg(
         commands.normalize_audio_args(
             source,
             output,
