@@ -25,7 +25,7 @@ from clips.selectors import (
     upload_progress,
 )
 from clips.storage import storage_download_url, storage_url
-from config.api import ApiError, ErrorCode, Pagination, error_responses
+from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
 from processing.api import JobSerializer
 from projects.selectors import get_project_for_user
 
@@ -192,9 +192,7 @@ class ProjectClipListView(APIView):
     @extend_schema(responses={200: ClipSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, project_id: Any) -> Response:
         project = get_project_for_user(request.user, project_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(clips_for_project(project), request, view=self)
-        return paginator.get_paginated_response(ClipSerializer(page, many=True).data)
+        return paginated_response(request, clips_for_project(project), ClipSerializer, view=self)
 
     @extend_schema(
         request={

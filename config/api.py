@@ -271,3 +271,12 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
         for code in sorted({*statuses, 429})
     }
+
+
+def paginated_response(
+    request: Any, queryset: Any, serializer_class: type[Any], *, view: Any
+) -> Response:
+    """One page of `queryset` as `{count, next, previous, results}`."""
+    paginator = Pagination()
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

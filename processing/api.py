@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clips.selectors import get_clip_for_user
-from config.api import Pagination, error_responses, json_text_validator
+from config.api import Pagination, error_responses, json_text_validator, paginated_response
 from processing.models import ProcessingJob
 from processing.selectors import get_job_for_user, job_list
 from processing.services import CLIP_OPERATIONS, clip_process_start, job_cancel
@@ -100,6 +100,4 @@ class JobListView(APIView):
         filters = JobListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         jobs = job_list(user=request.user, **filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
+        return paginated_response(request, jobs, JobSerializer, view=self)

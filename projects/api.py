@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination, error_responses, json_text_validator
+from config.api import Pagination, error_responses, json_text_validator, paginated_response
 from projects.models import Project
 from projects.selectors import get_project_for_user, project_list
 from projects.services import (
@@ -82,9 +82,7 @@ class ProjectListView(APIView):
         filters = ProjectListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         projects = project_list(user=request.user, **filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(projects, request, view=self)
-        return paginator.get_paginated_response(ProjectSerializer(page, many=True).data)
+        return paginated_response(request, projects, ProjectSerializer, view=self)
 
     @extend_schema(
         request=ProjectInputSerializer,
