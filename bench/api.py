@@ -5,6 +5,8 @@ a private Redis, S3 on loopback and one Dramatiq worker), then measures:
 
 - requests/s and p50/p99 latency of GET and replace (POST) of a 500-segment timeline, and of
   the project list (20 projects), each from several client threads;
+- a reference in the same run: GET /api/auth/me, the lightest authenticated request, so each
+  figure is also printed as a ratio to what this machine serves at all;
 - websocket fan-out: the latency from one progress event sent through the channel layer (as a
   worker does) to its arrival at each of 200 connected clients.
 
@@ -176,6 +178,10 @@ def main() -> None:
             api = session()
             return lambda: api.request("GET", f"/api/projects/{main_project}/timeline").status_code
 
+        def me(_: int) -> Callable[[], int]:
+            api = session()
+            return lambda: api.request("GET", "/api/auth/me").status_code
+
         def project_list(_: int) -> Callable[[], int]:
             api = session()
             return lambda: api.request("GET", "/api/projects").status_code
@@ -198,6 +204,9 @@ def main() -> None:
             return call
 
         results = [
+            # The reference: the lightest authenticated request through the same stack
+            # (token check, one user row). The other rows are read as multiples of it.
+            load("reference: GET /api/auth/me", me, THREADS),
             load("timeline GET (500 segments)", timeline_get, THREADS),
             load("timeline replace (500 segments)", timeline_replace, THREADS),
             load("project list (20 projects)", project_list, THREADS),
@@ -208,12 +217,14 @@ def main() -> None:
 
     print(
         f"\n{'endpoint':<34} {'threads':>7} {'requests':>9} {'errors':>7} "
-        f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+        f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'rps / ref':>9}"
     )
+    reference_rps = results[0]["rps"] or 1.0
     for r in results:
         print(
             f"{r['name']:<34} {r['threads']:>7} {r['requests']:>9} {r['errors']:>7} "
-            f"{r['rps']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}"
+            f"{r['rps']:>8.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+            f"{r['rps'] / reference_rps:>9.3f}"
         )
     print(
         f"\nwebsocket fan-out: one progress event to {fan['sockets']} clients, "
