@@ -187,15 +187,15 @@ elif DRAMATIQ_BROKER_URL:
             "namespace": env_str("DRAMATIQ_NAMESPACE", "clipseq"),
             # A dead worker's messages are requeued once its heartbeat is this old. Longer than
             # the job runner's stale-heartbeat limit, so the redelivered job can be claimed at
-            # once: with the defaults a killed worker's job restarts after about 80 s.
+            # once: with the defaults a killed worker's job restarts after about 85 s on average.
             "heartbeat_timeout": env_int(
                 "DRAMATIQ_HEARTBEAT_TIMEOUT_MS", (PROCESSING_STALE_AFTER_SECONDS + 15) * 1000
             ),
-            # Requeueing runs during a random "maintenance" pass: this many commands out of a
-            # million trigger one (Dramatiq's default, 1000, means minutes between passes).
-            # Each idle consumer polls about once a second, so 20000 (2%) gives a pass every
-            # few seconds: a dead worker's messages are back after ~heartbeat_timeout + 5 s.
-            "maintenance_chance": env_int("DRAMATIQ_MAINTENANCE_CHANCE", 20_000),
+            # Requeueing runs during a random "maintenance" pass, and only for the queue of the
+            # command that triggers it: this many commands out of a million trigger one. An idle
+            # consumer fetches about once a second, so on a quiet `export` queue 100000 (10 %)
+            # gives a pass every ~10 s on average (Dramatiq's default, 1000, means ~15 minutes).
+            "maintenance_chance": env_int("DRAMATIQ_MAINTENANCE_CHANCE", 100_000),
             "dead_message_ttl": 7 * 24 * 3600 * 1000,
         },
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,

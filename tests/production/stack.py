@@ -92,7 +92,8 @@ class Stack:
             PROCESSING_HEARTBEAT_SECONDS="1",
             PROCESSING_STALE_AFTER_SECONDS="4",
             DRAMATIQ_HEARTBEAT_TIMEOUT_MS="6000",
-            DRAMATIQ_MAINTENANCE_CHANCE="100000",
+            # Half of all commands run maintenance: the restart bound must not hang on luck.
+            DRAMATIQ_MAINTENANCE_CHANCE="500000",
             RATE_LIMIT_USER="100000/min",
             RATE_LIMIT_IP="100000/min",
             RATE_LIMIT_UPLOAD="100000/min",
