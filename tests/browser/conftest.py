@@ -172,3 +172,23 @@ def probe(path: Path) -> dict:
         text=True,
     ).stdout
     return json.loads(out)
+
+
+def wait_until(
+    page: object, expression: str, *, arg: object = None, timeout: float = 30_000
+) -> None:
+    """Wait until `expression` (a JS expression or function source) is truthy in the page.
+
+    Polls from Python with page.evaluate instead of Playwright's wait_for_function, whose
+    in-page polling compiles the predicate with eval: the app's Content-Security-Policy
+    (script-src 'self', no unsafe-eval) rightly forbids that.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        if page.evaluate(expression, arg):  # type: ignore[attr-defined]
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout / 1000:.0f} s waiting for: {expression}"
+            )
+        time.sleep(0.1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, make_clip, probe
+from tests.browser.conftest import ROOT, make_clip, probe, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,8 @@ def segments_on_screen(page) -> list[dict]:
 
 
 def wait_saved(page) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         "(text) => document.querySelector('#save-state').textContent.includes(text) && "
         "document.querySelector('#save-state').classList.contains('is-saved')",
         arg=SAVED,
@@ -120,7 +121,7 @@ def test_it_takes_a_new_user_from_sign_up_to_a_downloaded_video(
     pps = first["width"] / 3.0  # the clip is 3 s long
     card_b.drag_to(lane, target_position={"x": 3 * pps + 4, "y": 30})
     card_a.drag_to(lane, target_position={"x": 6 * pps + 4, "y": 30})
-    page.wait_for_function("document.querySelectorAll('#lane-video .segment').length === 3")
+    wait_until(page, "document.querySelectorAll('#lane-video .segment').length === 3")
     wait_saved(page)
     placed = timeline_from_api(page)["segments"]
     assert [(s["start_time"], s["duration"]) for s in placed] == [(0, 3), (3, 3), (6, 3)]
@@ -150,15 +151,15 @@ def test_it_takes_a_new_user_from_sign_up_to_a_downloaded_video(
     page.keyboard.press("Home")
     page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("s")
-    page.wait_for_function("document.querySelectorAll('#lane-video .segment').length === 4")
+    wait_until(page, "document.querySelectorAll('#lane-video .segment').length === 4")
     page.keyboard.press("Delete")
-    page.wait_for_function("document.querySelectorAll('#lane-video .segment').length === 3")
+    wait_until(page, "document.querySelectorAll('#lane-video .segment').length === 3")
     page.keyboard.press("Control+z")
-    page.wait_for_function("document.querySelectorAll('#lane-video .segment').length === 4")
+    wait_until(page, "document.querySelectorAll('#lane-video .segment').length === 4")
     page.keyboard.press("Control+z")
-    page.wait_for_function("document.querySelectorAll('#lane-video .segment').length === 3")
+    wait_until(page, "document.querySelectorAll('#lane-video .segment').length === 3")
     page.keyboard.press("Control+Shift+z")
-    page.wait_for_function("document.querySelectorAll('#lane-video .segment').length === 4")
+    wait_until(page, "document.querySelectorAll('#lane-video .segment').length === 4")
     page.keyboard.press("Control+z")
     wait_saved(page)
 
@@ -177,7 +178,8 @@ def test_it_takes_a_new_user_from_sign_up_to_a_downloaded_video(
     # Space plays the timeline in sequence: past the first cut the preview shows the next clip.
     page.keyboard.press("Home")
     page.keyboard.press("Space")
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const [m, s] = document.querySelector('#time-now').textContent.split(':');"
         " return Number(m) * 60 + Number(s) >= 2.4; }",
         timeout=15_000,

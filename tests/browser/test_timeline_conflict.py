@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import make_clip
+from tests.browser.conftest import make_clip, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +61,6 @@ def test_it_keeps_my_version_on_top_of_a_save_made_elsewhere(
     assert [(s["start_time"], s["duration"]) for s in timeline["segments"]] == [(0, 3), (3, 3)]
     # Undo still works after the conflict: back to one segment, saved.
     page.keyboard.press("Control+z")
-    page.wait_for_function("document.querySelectorAll('#lane-video .segment').length === 1")
+    wait_until(page, "document.querySelectorAll('#lane-video .segment').length === 1")
     page.wait_for_selector("#save-state.is-saved")
     assert page.js_errors == []

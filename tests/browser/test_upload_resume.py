@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import UPLOAD_CHUNK_SIZE, make_clip
+from tests.browser.conftest import UPLOAD_CHUNK_SIZE, make_clip, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -83,4 +83,4 @@ def test_it_resumes_an_interrupted_upload_after_a_reload(
     assert "cannot be undone" in page.inner_text("#delete-dialog")
     page.get_by_role("button", name="Delete project").click()
     page.wait_for_selector("#projects-empty:not([hidden])")
-    page.wait_for_function("document.querySelector('#storage-text').textContent.startsWith('0 B')")
+    wait_until(page, "document.querySelector('#storage-text').textContent.startsWith('0 B')")
