@@ -88,6 +88,31 @@ def _clean_sha256(value: str | None, *, field: str) -> str:
     return value
 
 
+def _clip_reserve_and_create(
+    *,
+    project: Project,
+    user: Any,
+    name: str | None,
+    filename: str,
+    size: int,
+    status: str,
+    sha256: str = "",
+) -> Clip:
+    """Inside a transaction: lock the project, reserve `size` bytes of the user's quota (or
+    refuse before anything is stored) and create the clip row."""
+    locked = _lock_project(project.pk)
+    _reserve_quota(user_id=user.pk, size=size)
+    return Clip.objects.create(
+        project=locked,
+        owner_id=user.pk,
+        name=_default_name(name, filename),
+        original_filename=filename,
+        file_size=size,
+        sha256=sha256,
+        status=status,
+    )
+
+
 def _lock_project(project_id: Any) -> Project:
     project = Project.objects.select_for_update().filter(pk=project_id).first()
     if project is None:
@@ -230,17 +255,16 @@ def clip_create_from_file(
     file.seek(0)
 
     with transaction.atomic():
-        project = _lock_project(project.pk)
-        _reserve_quota(user_id=user.pk, size=size)
-        clip = Clip.objects.create(
+        clip = _clip_reserve_and_create(
             project=project,
-            owner_id=user.pk,
-            name=_default_name(name, filename),
-            original_filename=filename,
-            file_size=size,
-            sha256=digest.hexdigest(),
+            user=user,
+            name=name,
+            filename=filename,
+            size=size,
             status=Clip.Status.PROCESSING,
+            sha256=digest.hexdigest(),
         )
+        project = clip.project
         key = clip_original_key(clip.pk)
         stored = default_storage.save(key, File(file, name=key))
         try:
@@ -437,16 +461,15 @@ def upload_start(
     chunk_size = max(settings.UPLOAD_CHUNK_SIZE, store.min_chunk_size)
 
     with transaction.atomic():
-        project = _lock_project(project.pk)
-        _reserve_quota(user_id=user.pk, size=size)
-        clip = Clip.objects.create(
+        clip = _clip_reserve_and_create(
             project=project,
-            owner_id=user.pk,
-            name=_default_name(name, filename),
-            original_filename=filename,
-            file_size=size,
+            user=user,
+            name=name,
+            filename=filename,
+            size=size,
             status=Clip.Status.UPLOADING,
         )
+        project = clip.project
         upload = UploadSession.objects.create(
             clip=clip,
             owner_id=user.pk,
