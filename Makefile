@@ -7,20 +7,39 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install ffmpeg lint format typecheck check bench-upload bench-export bench-api clean
+.PHONY: run test install install-dev upgrade ffmpeg lint format typecheck check bench-upload bench-export bench-api clean
 
-$(BIN)/python:
-	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+# uv installs every dependency from uv.lock (exact versions, hash-checked). uv itself comes
+# from PyPI into a folder of its own, pinned and hash-checked too: plain Python is enough.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON)
+export UV_LINK_MODE := copy
+export UV_PYTHON_DOWNLOADS := never
+
+$(UV): deploy/uv-requirements.txt
+	@$(PYTHON) -m venv $(TOOLS) 2>/dev/null || { \
 	  echo "Installing python3-venv from the OS packages"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
-
-# Re-installs only when pyproject.toml changes, so a second `make run` starts in seconds.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(TOOLS); }
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps \
+	  -r deploy/uv-requirements.txt
 	@touch $@
 
-install: $(VENV)/.installed
+# `make run` gets the runtime dependencies only; `make test` (and lint, typecheck) the dev group.
+# Each re-syncs only when the lock changed, so a second run starts in seconds.
+$(VENV)/.runtime: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --no-dev
+	@rm -f $(VENV)/.dev
+	@touch $@
+
+$(VENV)/.dev: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	@touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+
+install-dev: $(VENV)/.dev
 
 ffmpeg:
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { \
@@ -32,36 +51,45 @@ run: install ffmpeg
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-test: install ffmpeg
+test: install-dev ffmpeg
 	SECRET_KEY=$${SECRET_KEY:-test-secret-key-not-for-production-0123456789abcdef} \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: install
+typecheck: install-dev
 	$(BIN)/mypy .
 
 check: lint typecheck test
 
-bench-upload: install
+bench-upload: install-dev
 	$(BIN)/python bench/upload.py
 
 # Compares our export with one hand-written FFmpeg command, MoviePy and melt (MLT).
-bench-export: install ffmpeg
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+bench-export: install-dev ffmpeg
+	$(UV) sync --frozen --group bench
+	@rm -f $(VENV)/.dev
 	@command -v melt >/dev/null || { echo "Installing melt from the OS packages"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq melt; } \
 	  || echo "melt could not be installed: the bench reports it as missing."
 	$(BIN)/python bench/export.py
 
-bench-api: install
+bench-api: install-dev
 	$(BIN)/python bench/api.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
+
+# Taking upgrades is a deliberate act: re-resolve within pyproject.toml's ranges, then run the
+# whole suite on the result. Commit uv.lock only when it passes.
+upgrade: | $(UV)
+	$(UV) lock --upgrade
+	$(UV) sync --frozen
+	@touch $(VENV)/.dev $(VENV)/.runtime
+	$(MAKE) lint typecheck test

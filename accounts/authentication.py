@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.headless.tokens.strategies.jwt.internal import validate_access_token
 from django.http import HttpRequest
 from rest_framework import authentication, exceptions
+
+from accounts.tokens import access_token_grant
 
 
 def user_for_access_token(token: str) -> Any | None:
     """The active user an access token belongs to, or None if it is invalid, expired or revoked."""
-    user_payload = validate_access_token(token)
-    if user_payload is None:
-        return None
-    user = user_payload[0]
-    if not getattr(user, "is_active", False):
-        return None
-    return user
+    grant = access_token_grant(token)
+    return grant.user if grant is not None else None
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """Bearer tokens with the contract's messages (allauth's class answers in its own words)."""
+
     keyword = "Bearer"
 
     def authenticate(self, request: HttpRequest) -> tuple[Any, str] | None:

@@ -84,3 +84,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def storage_available(self) -> int:
         return max(0, self.storage_limit - self.storage_used - self.storage_reserved)
+
+
+class SpentRefreshToken(models.Model):
+    """A refresh token that has been traded in, kept until it would have expired anyway.
+
+    A second use of one is a replay (the token leaked, or a client misbehaves): the whole
+    sign-in it belongs to is ended, as the OAuth 2.0 Security BCP asks for rotated tokens.
+    """
+
+    token_sha256 = models.CharField(max_length=64, primary_key=True)
+    # The sign-in (Django session) the token belonged to: its "family".
+    session_key = models.CharField(max_length=40, blank=True)
+    spent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The nightly clean-up: DELETE ... WHERE spent_at < now() - refresh lifetime.
+        indexes = [models.Index(fields=["spent_at"], name="spent_refresh_spent_at_idx")]
+
+    def __str__(self) -> str:
+        return f"refresh token {self.token_sha256[:12]}… spent {self.spent_at:%Y-%m-%d %H:%M}"

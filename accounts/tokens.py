@@ -1,23 +1,33 @@
-"""JWT access/refresh pairs from django-allauth's JWT strategy, each pair tied to a session.
+"""JWT access/refresh pairs from django-allauth's public JWT token strategy.
 
 Every sign-in gets its own server-side session; the tokens carry its (encrypted) key. Refresh
 rotates the refresh token, and logout deletes the session, so every token of that sign-in,
-access and refresh alike, stops working at once.
+access and refresh alike, stops working at once. A refresh token used a second time ends its
+whole sign-in (replay detection for rotated tokens).
+
+Only allauth's documented surface is used: `JWTTokenStrategy` (create_access_token_payload,
+refresh_token, get_session_token, lookup_session) and its DRF `JWTTokenAuthentication`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
-from allauth.headless.tokens.strategies.jwt import internal as jwt_internal
-from allauth.headless.tokens.strategies.jwt.strategy import JWTTokenStrategy
+from allauth.headless.contrib.rest_framework.authentication import JWTTokenAuthentication
+from allauth.headless.tokens.strategies.jwt import JWTTokenStrategy
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.models import SpentRefreshToken
 
 
 @dataclass(frozen=True)
@@ -26,8 +36,32 @@ class TokenPair:
     refresh: str
 
 
-def _session_store() -> Any:
-    return import_module(settings.SESSION_ENGINE).SessionStore()
+@dataclass(frozen=True)
+class AccessGrant:
+    """What a valid access token stands for: its user and when it stops working."""
+
+    user: Any
+    expires_at: float
+
+
+def _session_store() -> SessionBase:
+    store: SessionBase = import_module(settings.SESSION_ENGINE).SessionStore()
+    return store
+
+
+def _strategy() -> JWTTokenStrategy:
+    return JWTTokenStrategy()
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _session_key_of_access(access: str) -> str | None:
+    """The session a valid access token belongs to (allauth reads it from the header)."""
+    request = HttpRequest()
+    request.META["HTTP_AUTHORIZATION"] = f"Bearer {access}"
+    return _strategy().get_session_token(request)
 
 
 def token_pair_issue(*, user: Any) -> TokenPair:
@@ -38,45 +72,83 @@ def token_pair_issue(*, user: Any) -> TokenPair:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.set_expiry(settings.HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN)
     session.create()
-    access = jwt_internal.create_access_token(user, session, {})
-    refresh = jwt_internal.create_refresh_token(user, session)
+    request = HttpRequest()
+    request.session = session
+    request.user = user
+    payload = _strategy().create_access_token_payload(request)
+    if payload is None or "refresh_token" not in payload:
+        raise RuntimeError("HEADLESS_TOKEN_STRATEGY must be allauth's JWT strategy.")
     session.save()
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
-    return TokenPair(access=access, refresh=refresh)
+    return TokenPair(access=payload["access_token"], refresh=payload["refresh_token"])
 
 
-def _lock_token_session(token: str) -> None:
-    """Lock the session row a refresh token points at, for the rest of the transaction.
-
-    Rotation reads the session's list of live refresh tokens, drops one and saves it back:
-    without the lock two requests racing with the same token would both get a new pair.
-    """
-    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
-        return
-    payload = jwt_internal.decode_token(token, "refresh")
-    if payload is None:
-        return
-    session_key = jwt_internal.session_key_from_sid(payload["sid"])
+def _end_session(session_key: str) -> None:
     if session_key:
-        list(Session.objects.select_for_update().filter(session_key=session_key).values("pk"))
+        session = _strategy().lookup_session(session_key)
+        if session is not None:
+            session.delete()
 
 
 def token_pair_refresh(*, refresh: str) -> TokenPair | None:
-    """A new pair for a valid refresh token, which is used up; None when it is not valid."""
-    with transaction.atomic():
-        _lock_token_session(refresh)
-        pair = JWTTokenStrategy().refresh_token(refresh)
-    if pair is None:
+    """A new pair for a valid refresh token, which is used up; None when it is not valid.
+
+    The spent-token row is written before allauth rotates, in the same transaction: of two
+    requests racing with one token, exactly one inserts it (the primary key decides).
+    """
+    digest = _sha256(refresh)
+    try:
+        with transaction.atomic():
+            spent = SpentRefreshToken.objects.create(token_sha256=digest)
+            pair = _strategy().refresh_token(refresh)
+            if pair is None:
+                raise _InvalidToken
+            spent.session_key = _session_key_of_access(pair[0]) or ""
+            spent.save(update_fields=["session_key"])
+    except _InvalidToken:
+        return None
+    except IntegrityError:
+        # Used before: a replay. End the sign-in it belonged to, with every token since.
+        replayed = SpentRefreshToken.objects.filter(token_sha256=digest).first()
+        if replayed is not None:
+            _end_session(replayed.session_key)
         return None
     return TokenPair(access=pair[0], refresh=pair[1])
 
 
+class _InvalidToken(Exception):
+    pass
+
+
 def token_session_end(*, refresh: str) -> bool:
-    """Log out the sign-in a refresh token belongs to; False when the token was not valid."""
-    validated = jwt_internal.validate_refresh_token(refresh)
-    if validated is None:
+    """Log out the sign-in a refresh token belongs to; False when the token was not valid.
+
+    allauth offers no public look-up from a refresh token to its session, so the token is
+    traded in (which also marks it used) and the session found from the fresh access token.
+    """
+    pair = token_pair_refresh(refresh=refresh)
+    if pair is None:
         return False
-    _user, session, _payload = validated
-    session.delete()
+    session_key = _session_key_of_access(pair.access)
+    if session_key:
+        _end_session(session_key)
     return True
+
+
+def access_token_grant(token: str) -> AccessGrant | None:
+    """The active user and expiry of a valid access token; None if invalid, expired or revoked."""
+    try:
+        user, payload = JWTTokenAuthentication().authenticate_credentials(token)
+    except AuthenticationFailed:
+        return None
+    if not getattr(user, "is_active", False):
+        return None
+    return AccessGrant(user=user, expires_at=float(payload["exp"]))
+
+
+def spent_refresh_tokens_forget() -> int:
+    """Drop spent-token rows older than a refresh token's lifetime: they can no longer replay."""
+    cutoff = timezone.now() - timedelta(seconds=settings.HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN)
+    deleted, _ = SpentRefreshToken.objects.filter(spent_at__lt=cutoff).delete()
+    return deleted

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, default_storage
 
+from processing.files import s3_object_key
+
 if TYPE_CHECKING:
     from clips.models import UploadChunk, UploadSession
 
@@ -126,12 +128,10 @@ class S3ChunkStore:
     min_chunk_size = S3_MIN_PART_SIZE
 
     def __init__(self, storage: Any) -> None:
-        from storages.utils import clean_name
-
         self.storage = storage
         self.client = storage.connection.meta.client
         self.bucket = storage.bucket_name
-        self._key = lambda name: storage._normalize_name(clean_name(name))
+        self._key = lambda name: s3_object_key(storage, name)
 
     def begin(self, *, session: UploadSession) -> str:
         answer = self.client.create_multipart_upload(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -16,19 +17,24 @@ from django.core.files.storage import default_storage
 COPY_BLOCK = 1024**2
 
 
+def s3_object_key(storage: Any, name: str) -> str:
+    """The bucket key django-storages uses for `name`: the storage's `location` prefix joined
+    to the cleaned name (its public `clean_name`/`safe_join`, as its own `_save` does)."""
+    from storages.utils import clean_name, safe_join
+
+    return safe_join(storage.location, clean_name(name))
+
+
 def _s3_client_and_key(key: str) -> tuple[object, str, str] | None:
     """django-storages' S3File buffers a whole object in memory on read; for S3 use boto3's
     streamed (ranged, multi-threaded) download instead. A backend-specific fast path."""
-    try:
-        from storages.backends.s3 import S3Storage
-        from storages.utils import clean_name
-    except ImportError:  # pragma: no cover - django-storages is a hard dependency
-        return None
+    from storages.backends.s3 import S3Storage
+
     if not isinstance(default_storage, S3Storage):
         return None
     storage = default_storage
     client = storage.connection.meta.client
-    return client, storage.bucket_name, storage._normalize_name(clean_name(key))
+    return client, storage.bucket_name, s3_object_key(storage, key)
 
 
 def storage_download(key: str, dest: Path) -> int:

@@ -40,11 +40,24 @@ def test_it_rotates_the_refresh_token(anon_api: Any, owner: Any) -> None:
     assert second["refresh"] != first["refresh"]
     assert second["access"] != first["access"]
     assert _me(second["access"]) == 200
-    reused = anon_api.post("/api/auth/refresh", {"refresh": first["refresh"]}, format="json")
-    assert reused.status_code == 401
-    assert reused.json()["error"]["code"] == "UNAUTHORIZED_ACCESS"
     again = anon_api.post("/api/auth/refresh", {"refresh": second["refresh"]}, format="json")
     assert again.status_code == 200
+
+
+def test_a_replayed_refresh_token_ends_its_whole_sign_in(anon_api: Any, owner: Any) -> None:
+    first = _sign_in(anon_api, owner)
+    second = anon_api.post("/api/auth/refresh", {"refresh": first["refresh"]}, format="json").json()
+    other_sign_in = _sign_in(anon_api, owner)
+
+    reused = anon_api.post("/api/auth/refresh", {"refresh": first["refresh"]}, format="json")
+
+    assert reused.status_code == 401
+    assert reused.json()["error"]["code"] == "UNAUTHORIZED_ACCESS"
+    # Every token issued since in that sign-in is dead too; other sign-ins live on.
+    assert _me(second["access"]) == 401
+    later = anon_api.post("/api/auth/refresh", {"refresh": second["refresh"]}, format="json")
+    assert later.status_code == 401
+    assert _me(other_sign_in["access"]) == 200
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c"])
