@@ -21,10 +21,21 @@ from typing import Any
 import redis
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(*, grpc_offset: int = 0) -> int:
+    """A free TCP port on loopback; with `grpc_offset`, one whose port + offset is free too."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if not grpc_offset:
+            return port
+        if port + grpc_offset <= 65535:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + grpc_offset))
+                    return port
+                except OSError:
+                    pass
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:
@@ -152,10 +163,11 @@ class PrivateS3:
                 "filer.port",
                 "filer.port.grpc",
                 "s3.port.grpc",
-                "admin.port",
-                "admin.port.grpc",
             )
         }
+        # The admin server's own maintenance worker dials the admin gRPC port at HTTP port +
+        # 10000 whatever -admin.port.grpc says, so the admin gets a port whose +10000 is free.
+        ports["admin.port"] = free_port(grpc_offset=10000)
         return [
             str(WEED),
             "mini",

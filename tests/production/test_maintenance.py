@@ -175,12 +175,12 @@ def test_it_aborts_s3_multipart_uploads_that_no_upload_session_owns(owner: Any) 
         )
         return upload_id
 
-    def open_uploads() -> set[str]:
-        # This test's own folder of the shared bucket (tests/conftest.py).
+    def open_uploads() -> dict[str, str]:
+        """Upload id to key, in this test's own folder of the shared bucket (tests/conftest.py)."""
         pages = client.get_paginator("list_multipart_uploads").paginate(
             Bucket=bucket, Prefix=f"{default_storage.location}/"
         )
-        return {upload["UploadId"] for page in pages for upload in page.get("Uploads", [])}
+        return {u["UploadId"]: u["Key"] for page in pages for u in page.get("Uploads", [])}
 
     orphan = start(f"clips/{uuid.uuid4()}/original")
     active = start(owned.upload.storage_key)
@@ -188,19 +188,15 @@ def test_it_aborts_s3_multipart_uploads_that_no_upload_session_owns(owner: Any) 
     try:
         # Younger than an hour: its session may not have committed yet.
         maintenance.storage_orphans_remove()
-        assert open_uploads() == {orphan, active}
+        assert open_uploads().keys() == {orphan, active}
 
         time.sleep(1.1)  # S3 reports when an upload began in whole seconds
         maintenance.storage_orphans_remove(older_than=timedelta(0))
 
-        assert open_uploads() == {active}
+        assert open_uploads().keys() == {active}
     finally:
-        for upload_id in open_uploads():
-            client.abort_multipart_upload(
-                Bucket=bucket,
-                Key=default_storage._normalize_name(owned.upload.storage_key),
-                UploadId=upload_id,
-            )
+        for upload_id, key in open_uploads().items():
+            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
 
 def test_storage_used_is_reconciled_with_the_users_clips(owner: Any, other_user: Any) -> None:
