@@ -216,7 +216,7 @@ class PrivateS3:
             start_new_session=detached,
         )
         log.close()
-        probe = self.client(retries={"max_attempts": 1}, connect_timeout=1)
+        probe = self.client(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
