@@ -1,6 +1,6 @@
 """The production setup, without Docker: daphne and two Dramatiq worker processes with
 production settings against PostgreSQL (a fresh database on the machine's server), a private
-redis-server and a private S3 server (moto) on loopback.
+redis-server and a private S3 server (SeaweedFS) on loopback.
 
 Everything is private to the stack, so drills may kill workers and stop Redis without
 touching what other tests use. Timings are shortened deliberately for the drills: jobs write a
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import psycopg
 import requests
 
-from tests.production.services import PrivateRedis, free_port, wait_for_port
+from tests.production.services import PrivateRedis, PrivateS3, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -52,11 +52,14 @@ class Stack:
         self.extra_env = extra_env or {}
         self.name = f"clipseq_stack_{secrets.token_hex(4)}"
         self.redis = PrivateRedis(directory / "redis")
-        self.s3_port = free_port()
+        self.bucket = f"stack-{secrets.token_hex(4)}"
+        self.storage = PrivateS3(
+            directory / "s3", bucket=self.bucket, access_key="stack-key", secret_key="stack-secret"
+        )
+        self.s3_port = self.storage.port
         self.web_port = free_port()
         self.tmp_dir = directory / "processing-tmp"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.bucket = f"stack-{secrets.token_hex(4)}"
 
     # --- lifecycle ----------------------------------------------------------------------------
     @property
@@ -127,17 +130,7 @@ class Stack:
         with psycopg.connect(_server_url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
         self.redis.start()
-        self._spawn("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.s3_port)])
-        wait_for_port(self.s3_port, timeout=30)
-        import boto3
-
-        boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
-            region_name="us-east-1",
-            aws_access_key_id="stack-key",
-            aws_secret_access_key="stack-secret",
-        ).create_bucket(Bucket=self.bucket)
+        self.storage.start()
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
             cwd=ROOT,
@@ -203,6 +196,7 @@ class Stack:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(timeout=10)
         self.redis.stop()
+        self.storage.stop()
         with psycopg.connect(_server_url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
@@ -231,15 +225,7 @@ class Stack:
         return next(iter(found.items()), None)
 
     def s3(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{self.s3_port}",
-            region_name="us-east-1",
-            aws_access_key_id="stack-key",
-            aws_secret_access_key="stack-secret",
-        )
+        return self.storage.client()
 
     def stored_keys(self, prefix: str) -> list[str]:
         listing = self.s3().list_objects_v2(Bucket=self.bucket, Prefix=f"media/{prefix}")
@@ -367,3 +353,4 @@ def running_stack(directory: Path, **kwargs: Any) -> Any:
     finally:
         stack.stop()
         shutil.rmtree(directory / "redis", ignore_errors=True)
+        shutil.rmtree(directory / "s3" / "data", ignore_errors=True)  # its log stays

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -21,6 +22,7 @@ from django.utils import timezone
 from clips.models import Clip, UploadSession
 from config import maintenance, scheduler
 from processing.models import ProcessingJob
+from tests.conftest import in_ci
 from tests.production.conftest import make_owned_objects
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +155,48 @@ def test_stored_files_without_a_row_are_removed(owner: Any) -> None:
     finally:
         for key in (kept_key, orphan_clip, orphan_export, kept_export):
             default_storage.delete(key)
+
+
+@pytest.mark.skipif(
+    not settings.USE_S3 and not in_ci(),
+    reason="multipart uploads exist on S3 only; runs with AWS_STORAGE_BUCKET_NAME (always in CI)",
+)
+def test_it_aborts_s3_multipart_uploads_that_no_upload_session_owns(owner: Any) -> None:
+    assert settings.USE_S3, "CI must configure S3: the sweep is S3's"
+    owned = make_owned_objects(owner)
+    client = default_storage.connection.meta.client
+    bucket = default_storage.bucket_name
+
+    def start(key: str) -> str:
+        name = default_storage._normalize_name(key)
+        upload_id = client.create_multipart_upload(Bucket=bucket, Key=name)["UploadId"]
+        client.upload_part(
+            Bucket=bucket, Key=name, UploadId=upload_id, PartNumber=1, Body=b"x" * 1024
+        )
+        return upload_id
+
+    def open_uploads() -> dict[str, str]:
+        """Upload id to key, in this test's own folder of the shared bucket (tests/conftest.py)."""
+        pages = client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=bucket, Prefix=f"{default_storage.location}/"
+        )
+        return {u["UploadId"]: u["Key"] for page in pages for u in page.get("Uploads", [])}
+
+    orphan = start(f"clips/{uuid.uuid4()}/original")
+    active = start(owned.upload.storage_key)
+    UploadSession.objects.filter(pk=owned.upload.pk).update(multipart_upload_id=active)
+    try:
+        # Younger than an hour: its session may not have committed yet.
+        maintenance.storage_orphans_remove()
+        assert open_uploads().keys() == {orphan, active}
+
+        time.sleep(1.1)  # S3 reports when an upload began in whole seconds
+        maintenance.storage_orphans_remove(older_than=timedelta(0))
+
+        assert open_uploads().keys() == {active}
+    finally:
+        for upload_id, key in open_uploads().items():
+            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
 
 def test_storage_used_is_reconciled_with_the_users_clips(owner: Any, other_user: Any) -> None:
