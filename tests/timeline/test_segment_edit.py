@@ -111,12 +111,23 @@ def test_it_refuses_to_overlap_another_video_segment(
 
     response = api.patch(url(first), {"duration": 5.5}, format="json")
 
-    assert response.status_code == 400
+    # A conflict, not a bad request: it would have fitted before someone moved `second`.
+    assert response.status_code == 409
     error = response.json()["error"]
-    assert error["code"] == "VALIDATION_ERROR"
+    assert error["code"] == "CONFLICT"
     assert "overlap" in error["message"]
     assert error["details"]["field"] == "start_time"
     assert error["details"]["overlaps"] == {"segment_id": str(second.id)}
+    assert error["details"]["segment"] == {
+        "id": str(first.id),
+        "clip_id": str(first.clip_id),
+        "name": "piece",
+        "layer": "video",
+        "start_time": 0.0,
+        "source_start": 0.0,
+        "duration": 2.0,
+    }
+    assert error["details"]["current_version"] == 3
     first.refresh_from_db()
     assert first.duration == 2
     project.refresh_from_db()
@@ -142,8 +153,10 @@ def test_it_refuses_to_run_past_the_end_of_the_clip(
 
     response = api.patch(url(first), {"source_start": 9}, format="json")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["details"]["field"] == "duration"
+    assert response.status_code == 409
+    details = response.json()["error"]["details"]
+    assert details["field"] == "duration"
+    assert details["segment"]["source_start"] == 0
     first.refresh_from_db()
     assert first.source_start == 0
 
@@ -235,7 +248,23 @@ def test_it_tells_everyone_watching_the_project(
             "project_id": str(project.id),
             "version": 4,
             "by": str(owner.id),
-        }
+        },
+        {
+            "type": "timeline:op",
+            "project_id": str(project.id),
+            "version": 4,
+            "by": str(owner.id),
+            "op": "update",
+            "segment": {
+                "id": str(first.id),
+                "clip_id": str(first.clip_id),
+                "name": "Intro",
+                "layer": "video",
+                "start_time": 0.0,
+                "source_start": 0.0,
+                "duration": 2.0,
+            },
+        },
     ]
 
 
