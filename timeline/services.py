@@ -74,6 +74,8 @@ class _Change:
     # The whole list (replace, restore, clip removed): broadcast, and stored as a snapshot.
     segments: list[dict[str, Any]] | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # Where the timeline now ends, when the operation can tell without reading every segment.
+    end: Decimal | None = None
 
 
 def _error(
@@ -226,7 +228,9 @@ def _commit_version(project: Project, *, by: Any, change: _Change) -> None:
     """Bump the version, store the new duration, keep the change in history and tell everyone
     watching the project (after commit)."""
     project.timeline_version += 1
-    project.total_duration = timeline_end(project_id=project.pk)
+    project.total_duration = (
+        change.end if change.end is not None else timeline_end(project_id=project.pk)
+    )
     project.save(update_fields=["timeline_version", "total_duration", "updated_at"])
 
     segment = segment_json(change.segment) if change.segment is not None else None
@@ -269,6 +273,22 @@ def _commit_version(project: Project, *, by: Any, change: _Change) -> None:
         ),
         project_id=project.pk,
     )
+
+
+def _end_after(
+    project: Project, *, old: tuple[Decimal, Decimal] | None, new: tuple[Decimal, Decimal] | None
+) -> Decimal | None:
+    """The timeline's end after one segment went from `old` to `new` (start, duration), from
+    the stored end alone when that decides it; None when only reading every segment can."""
+    total = project.total_duration
+    new_end = new[0] + new[1] if new is not None else None
+    if new_end is not None and new_end >= total:
+        return new_end
+    old_end = old[0] + old[1] if old is not None else Decimal("-1")
+    if old_end < total:
+        # This segment did not end the timeline, and another one still does.
+        return total
+    return None
 
 
 def _project_clips(project: Project, clip_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Clip]:
@@ -363,6 +383,7 @@ def segment_create(*, project: Project, user: Any, **fields: Any) -> TimelineSeg
             summary=changes.summary_create(segment),
             op="create",
             segment=segment,
+            end=_end_after(locked, old=None, new=(segment.start_time, segment.duration)),
         )
         _commit_version(locked, by=user, change=change)
     segment.project = locked
@@ -381,28 +402,46 @@ def segment_update(
         locked = _lock_project(segment.project, version)
         # Re-read under the project lock: another editor may have changed or deleted it since
         # the caller read it, and the fields not sent must keep their newest values.
-        current = TimelineSegment.objects.filter(pk=segment.pk, project=locked).first()
+        current = (
+            TimelineSegment.objects.select_related("clip")
+            .filter(pk=segment.pk, project=locked)
+            .first()
+        )
         if current is None:
             _gone(locked)
         before = {name: getattr(current, name) for name in SEGMENT_FIELDS}
+        stored_clip = current.clip
         details = {"segment": segment_json(current), "current_version": locked.timeline_version}
         for name, value in fields.items():
             setattr(current, name, value)
-        if "clip_id" in fields and "name" not in fields and current.clip_id != before["clip_id"]:
+        changed = {name for name in SEGMENT_FIELDS if getattr(current, name) != before[name]}
+        if "clip_id" in changed and "name" not in fields:
             current.name = ""
         item = _Placed(label="This segment", details=details, segment=current)
-        clip = _check_clip(
-            item, _project_clips(locked, [current.clip_id]), bounds_code=ErrorCode.CONFLICT
-        )
+        clip = stored_clip
+        # A segment already lies inside its clip: check again only what this edit changes.
+        if changed & {"clip_id", "source_start", "duration"}:
+            clips = (
+                _project_clips(locked, [current.clip_id])
+                if "clip_id" in changed
+                else {clip.pk: clip}
+            )
+            clip = _check_clip(item, clips, bounds_code=ErrorCode.CONFLICT)
         if not current.name:
             current.name = clip.name
-        _check_fits(item, locked)
+        if changed & {"layer", "start_time", "duration"}:
+            _check_fits(item, locked)
         current.save(update_fields=[*SEGMENT_FIELDS, "updated_at"])
         change = _Change(
             kind=TimelineChange.Kind.UPDATE,
             summary=changes.summary_update(before, current, {clip.pk: clip.name}),
             op="update",
             segment=current,
+            end=_end_after(
+                locked,
+                old=(before["start_time"], before["duration"]),
+                new=(current.start_time, current.duration),
+            ),
         )
         _commit_version(locked, by=user, change=change)
     current.project = locked
@@ -418,9 +457,14 @@ def segment_delete(*, segment: TimelineSegment, user: Any, version: int | None =
             _gone(locked)
         segment_id = current.pk
         summary = changes.summary_delete(current)
+        end = _end_after(locked, old=(current.start_time, current.duration), new=None)
         current.delete()
         change = _Change(
-            kind=TimelineChange.Kind.DELETE, summary=summary, op="delete", segment_id=segment_id
+            kind=TimelineChange.Kind.DELETE,
+            summary=summary,
+            op="delete",
+            segment_id=segment_id,
+            end=end,
         )
         _commit_version(locked, by=user, change=change)
         _bury(locked, [segment_id])

@@ -58,6 +58,32 @@ def test_it_moves_a_segment_and_recomputes_the_duration(
     assert (project.timeline_version, project.total_duration) == (4, Decimal("9.25"))
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"start_time": 2}, Decimal(5)),  # the last segment moves earlier: the other ends later
+        ({"start_time": 2, "duration": 0.5}, Decimal("2.5")),
+        ({"duration": 4}, Decimal(9)),
+        ({"name": "Outro"}, Decimal(8)),
+    ],
+)
+def test_it_keeps_the_duration_true_whichever_way_the_last_segment_changes(
+    api: Any,
+    project: Project,
+    timeline: tuple[TimelineSegment, TimelineSegment],
+    change: dict[str, Any],
+    expected: Decimal,
+) -> None:
+    _, second = timeline
+
+    response = api.patch(url(second), change, format="json")
+
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert project.total_duration == expected
+    assert api.get(f"/api/projects/{project.id}/timeline").json()["duration"] == expected
+
+
 def test_it_replaces_a_segment_with_put(
     api: Any,
     project: Project,
