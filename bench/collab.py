@@ -11,8 +11,11 @@ Measured:
   timed around the service call inside daphne, lock wait included) — target p50 < 20 ms;
 - delivery: from the moment a client sends an operation until each other client has its
   `timeline:op` message (so request, apply and fan-out together) — target p99 < 100 ms;
+- the same mix of operations as bare service calls in a child process (same database and
+  Redis, no HTTP, no daphne event loop competing for the process), one after another;
 - the reference, in the same run and under the same load: a websocket echo (ping → pong)
-  through the same daphne, from every client. Figures are printed as ratios to it.
+  through the same daphne, from every client. Figures are printed as ratios to it, and the
+  CPU daphne used and the machine's load average are printed beside them.
 
 Clients and server share this machine (loopback), so the figures are a floor, not a ceiling.
 """
@@ -23,11 +26,13 @@ import asyncio
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +50,16 @@ PAUSE = (
     float(os.environ.get("BENCH_PAUSE_MIN", "0.5")),
     float(os.environ.get("BENCH_PAUSE_MAX", "1.5")),
 )
+IN_PROCESS_OPS = int(os.environ.get("BENCH_IN_PROCESS_OPS", "300"))
 SLOT = 0.2  # each video segment is 0.1 s long and owns a 0.2 s slot: moves never collide
 APPLY_TARGET_MS = 20
 DELIVERY_TARGET_MS = 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -200,12 +212,13 @@ async def collaborate(stack: Stack, token: str, project_id: str, clip_id: str) -
 
     sent: list[Sent] = []
     applies: list[float] = []
+    web_pid = stack.processes["web"].pid
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        started = time.monotonic()
+        started, web_cpu = time.monotonic(), cpu_seconds(web_pid)
         results = await asyncio.gather(
             *(run_client(c, project_id, clip_id, pool, sent, applies) for c in clients)
         )
-        elapsed = time.monotonic() - started
+        elapsed, web_cpu = time.monotonic() - started, cpu_seconds(web_pid) - web_cpu
     await asyncio.sleep(2)  # the last messages arrive
 
     delivery: list[float] = []
@@ -235,6 +248,7 @@ async def collaborate(stack: Stack, token: str, project_id: str, clip_id: str) -
         "ops": len(sent),
         "errors": [code for r in results for code in r],
         "seconds": elapsed,
+        "web_cpu": web_cpu,
         "applies": applies,
         "delivery": delivery,
         "missing": missing,
@@ -245,7 +259,57 @@ async def collaborate(stack: Stack, token: str, project_id: str, clip_id: str) -
     }
 
 
+def apply_in_process(project_id: str, count: int) -> None:
+    """Run in a child process with the stack's settings: time the service calls alone (no
+    HTTP, no daphne event loop) on the same database and Redis; prints the timings as JSON."""
+    import django
+
+    django.setup()
+    from projects.models import Project
+    from timeline.models import TimelineSegment
+    from timeline.services import segment_create, segment_delete, segment_update
+
+    project = Project.objects.get(pk=project_id)
+    video = list(
+        TimelineSegment.objects.filter(project=project, layer="video").order_by("start_time")
+    )
+    rng = random.Random(0)  # noqa: S311 - a repeatable workload, not a secret
+    timings: list[float] = []
+    added: list[TimelineSegment] = []
+    for index in range(count):
+        slot = rng.randrange(len(video))
+        segment = video[slot]
+        roll = rng.random()
+        started = time.perf_counter()
+        if roll < 0.45:
+            start = Decimal(str(round(slot * SLOT + rng.uniform(0, 0.1), 3)))
+            segment_update(segment=segment, user=project.owner, start_time=start)
+        elif roll < 0.65:
+            segment_update(segment=segment, user=project.owner, name=f"in process {index}")
+        elif roll < 0.8:
+            duration = Decimal(str(round(rng.uniform(0.05, 0.1), 3)))
+            segment_update(segment=segment, user=project.owner, duration=duration)
+        elif roll < 0.9 or not added:
+            added.append(
+                segment_create(
+                    project=project,
+                    user=project.owner,
+                    clip_id=segment.clip_id,
+                    layer="audio",
+                    start_time=Decimal(str(round(rng.uniform(0, SEGMENTS * SLOT), 3))),
+                    duration=Decimal("0.5"),
+                )
+            )
+        else:
+            segment_delete(segment=added.pop(), user=project.owner)
+        timings.append(time.perf_counter() - started)
+    print(json.dumps(timings))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--apply-in-process"]:
+        apply_in_process(sys.argv[2], int(sys.argv[3]))
+        return
     directory = Path(tempfile.mkdtemp(prefix="clipseq-bench-collab-"))
     stack = Stack(directory, workers=1)
     print("starting the production stack …", flush=True)
@@ -265,6 +329,17 @@ def main() -> None:
         assert saved.status_code == 200, saved.text
         print(f"{CLIENTS} clients, {OPS_PER_CLIENT} operations each …", flush=True)
         result = asyncio.run(collaborate(stack, client.token, project_id, clip_id))
+        print("the same operations as service calls alone …", flush=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--apply-in-process", project_id, str(IN_PROCESS_OPS)],
+            env=stack.env(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        in_process = json.loads(child.stdout.strip().splitlines()[-1])
     finally:
         stack.stop()
 
@@ -276,13 +351,16 @@ def main() -> None:
         f"({result['ops'] / result['seconds']:.1f} ops/s), errors: {result['errors'] or 'none'}; "
         f"versions {first} → {last} ({last - first} new, {result['unique_versions']} distinct "
         f"answered); deliveries missing: {result['missing']} of "
-        f"{len(delivery) + result['missing']}"
+        f"{len(delivery) + result['missing']}; daphne used {result['web_cpu']:.1f} s of CPU "
+        f"({result['web_cpu'] / result['seconds']:.0%} of one core); load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     echo_p50, echo_p99 = percentile(echo, 50), percentile(echo, 99)
     rows = [
         ("reference: websocket echo, under load", echo, None),
         ("reference: websocket echo, idle", idle, None),
         ("apply (server, per operation)", applies, ("p50", APPLY_TARGET_MS)),
+        ("apply (service call alone, sequential)", in_process, ("p50", APPLY_TARGET_MS)),
         ("delivery to each other client", delivery, ("p99", DELIVERY_TARGET_MS)),
     ]
     print(
