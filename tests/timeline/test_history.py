@@ -263,3 +263,27 @@ def test_it_begins_history_for_timelines_saved_before_it(
     assert restored.json()["version"] == 7
     refused = api.post(restore_url(project), {"version": 3}, format="json")
     assert refused.status_code == 400
+
+
+def test_it_shows_the_history_to_staff_read_only_and_escaped(
+    api: Any, staff: Any, project: Project, clip: Clip
+) -> None:
+    from django.test import Client
+
+    create(api, project, clip, 0, 1, name="<script>alert(1)</script>")
+    client = Client()
+    client.force_login(staff)
+    change = TimelineChange.objects.get(project=project)
+
+    listing = client.get("/admin/timeline/timelinechange/")
+    edit = client.post(
+        f"/admin/timeline/timelinechange/{change.pk}/change/", {"summary": "rewritten"}
+    )
+
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "added &#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27; at 0:00" in html
+    assert edit.status_code == 403
+    change.refresh_from_db()
+    assert change.summary.startswith("added")
