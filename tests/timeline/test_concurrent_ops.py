@@ -194,3 +194,30 @@ def test_it_answers_409_to_an_edit_that_loses_the_race_to_a_delete(
     project.refresh_from_db()
     # Every successful operation is one version, in order, with no gaps.
     assert versions_in_history(project) == list(range(1, project.timeline_version + 1))
+
+
+def test_it_lets_only_one_of_two_overlapping_new_segments_in(
+    clients: tuple[Any, Any], project: Project, clip: Clip
+) -> None:
+    left, right = clients
+    url = f"/api/projects/{project.id}/timeline/segments"
+
+    for i in range(6):
+        start = i * 10
+        responses = race(
+            lambda s=start: left.post(
+                url, {"clip_id": str(clip.id), "start_time": s, "duration": 3}, format="json"
+            ),
+            lambda s=start: right.post(
+                url, {"clip_id": str(clip.id), "start_time": s + 1, "duration": 3}, format="json"
+            ),
+        )
+
+        assert sorted(r.status_code for r in responses) == [201, 409]
+        refused = next(r for r in responses if r.status_code == 409).json()["error"]
+        admitted = next(r for r in responses if r.status_code == 201).json()
+        assert refused["details"]["overlaps"] == {"segment_id": admitted["id"]}
+
+    video = TimelineSegment.objects.filter(project=project).order_by("start_time")
+    assert video.count() == 6
+    assert versions_in_history(project) == list(range(1, 7))
