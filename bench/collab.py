@@ -4,7 +4,8 @@ Starts the stack the production tests use (daphne with production settings, Post
 private Redis, S3 on loopback, one Dramatiq worker for the clip's ingest), saves a 500-segment
 timeline, then connects BENCH_CLIENTS (20) websocket clients to the project's socket. Each
 client applies segment operations to its own segments (move, rename, trim, add and delete an
-audio segment) at a human pace, over HTTP, while every client listens on its socket.
+audio segment) over HTTP, one every 2–4 s (BENCH_PAUSE_MIN/MAX), while every client listens on
+its socket. BENCH_CLIENTS, BENCH_OPS (per client) and BENCH_IN_PROCESS_OPS size the run.
 
 Measured:
 - apply time: the server's own time for each operation (the `Server-Timing: apply` header,
@@ -44,11 +45,12 @@ from tests.production.stack import ApiClient, Stack  # noqa: E402
 
 SEGMENTS = 500
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "20"))
-OPS_PER_CLIENT = int(os.environ.get("BENCH_OPS", "25"))
-# Seconds between one client's operations (uniform in this range): people, not a load test.
+OPS_PER_CLIENT = int(os.environ.get("BENCH_OPS", "20"))
+# Seconds between one client's operations (uniform in this range): people editing, each
+# about once every 3 s (20 of them make ~7 operations/s), not a load test.
 PAUSE = (
-    float(os.environ.get("BENCH_PAUSE_MIN", "0.5")),
-    float(os.environ.get("BENCH_PAUSE_MAX", "1.5")),
+    float(os.environ.get("BENCH_PAUSE_MIN", "2")),
+    float(os.environ.get("BENCH_PAUSE_MAX", "4")),
 )
 IN_PROCESS_OPS = int(os.environ.get("BENCH_IN_PROCESS_OPS", "300"))
 SLOT = 0.2  # each video segment is 0.1 s long and owns a 0.2 s slot: moves never collide
@@ -219,7 +221,14 @@ async def collaborate(stack: Stack, token: str, project_id: str, clip_id: str) -
             *(run_client(c, project_id, clip_id, pool, sent, applies) for c in clients)
         )
         elapsed, web_cpu = time.monotonic() - started, cpu_seconds(web_pid) - web_cpu
-    await asyncio.sleep(2)  # the last messages arrive
+    # Let the last messages arrive: wait until nothing new came for 2 s (at most 30 s).
+    settled, count = time.monotonic(), -1
+    deadline = settled + 30
+    while time.monotonic() < deadline and time.monotonic() - settled < 2:
+        await asyncio.sleep(0.25)
+        now = sum(len(c.received) for c in clients)
+        if now != count:
+            settled, count = time.monotonic(), now
 
     delivery: list[float] = []
     missing = 0
@@ -327,7 +336,11 @@ def main() -> None:
             json={"version": 0, "segments": segments_for(clip_id)},
         )
         assert saved.status_code == 200, saved.text
-        print(f"{CLIENTS} clients, {OPS_PER_CLIENT} operations each …", flush=True)
+        print(
+            f"{CLIENTS} clients, {OPS_PER_CLIENT} operations each, {PAUSE[0]:g}–{PAUSE[1]:g} s "
+            "apart …",
+            flush=True,
+        )
         result = asyncio.run(collaborate(stack, client.token, project_id, clip_id))
         print("the same operations as service calls alone …", flush=True)
         child = subprocess.run(
