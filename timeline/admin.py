@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from timeline.models import TimelineSegment
+from timeline.models import TimelineChange, TimelineSegment
 from timeline.services import segment_delete
 
 
@@ -32,3 +32,25 @@ class TimelineSegmentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TimelineSegment]) -> None:
         for segment in queryset.select_related("project"):
             segment_delete(segment=segment, user=request.user)
+
+
+@admin.register(TimelineChange)
+class TimelineChangeAdmin(admin.ModelAdmin):
+    """Version history, read-only: a version is restored from the editor (a new version), never
+    by changing a row here."""
+
+    list_display = ["project", "version", "kind", "summary", "by", "at"]
+    list_filter = ["kind"]
+    search_fields = ["project__name", "summary", "by__email"]
+    list_select_related = ["project", "by"]
+    ordering = ["project", "-version"]
+    exclude = ["snapshot"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,23 +1,40 @@
-"""The timeline over HTTP: read it, save it whole, edit or delete one segment."""
+"""The timeline over HTTP: read it, save it whole, create, edit or delete one segment, list
+its versions and restore one."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError, ErrorCode, error_responses
+from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
 from projects.selectors import get_project_for_user
-from timeline.models import TimelineSegment
-from timeline.selectors import get_segment_for_user, timeline_get
-from timeline.services import segment_delete, segment_update, timeline_replace
+from timeline.models import TimelineChange, TimelineSegment
+from timeline.selectors import (
+    deleted_segment_for_user,
+    get_segment_for_user,
+    timeline_get,
+    timeline_history,
+)
+from timeline.services import (
+    GONE_MESSAGE,
+    MAX_SEGMENTS,
+    segment_create,
+    segment_delete,
+    segment_update,
+    timeline_replace,
+    timeline_restore,
+)
 
-MAX_SEGMENTS = 2000
+T = TypeVar("T")
 
 
 class SecondsField(serializers.DecimalField):
@@ -101,6 +118,26 @@ class VersionQuerySerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=0, required=False)
 
 
+class RestoreInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=0, help_text="The version to bring back.")
+
+
+class ChangeAuthorSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    avatar_url = serializers.CharField()
+
+
+class TimelineChangeSerializer(serializers.ModelSerializer):
+    by = ChangeAuthorSerializer(allow_null=True, read_only=True)
+    op = serializers.CharField(source="kind", read_only=True)
+
+    class Meta:
+        model = TimelineChange
+        fields = ["version", "by", "at", "summary", "op"]
+        read_only_fields = fields
+
+
 def _first(messages: Any) -> str:
     while isinstance(messages, list | dict) and messages:
         messages = messages[0] if isinstance(messages, list) else next(iter(messages.values()))
@@ -136,6 +173,29 @@ def _parse(serializer: serializers.Serializer) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
+def _timed(call: Callable[[], T]) -> tuple[T, str]:
+    """Run one timeline operation; also return its Server-Timing header, which tells clients
+    (and bench/collab.py) how long the server spent applying it, lock wait included."""
+    started = time.perf_counter()
+    result = call()
+    return result, f"apply;dur={(time.perf_counter() - started) * 1000:.2f}"
+
+
+def _segment_for_edit(request: Request, segment_id: str) -> TimelineSegment:
+    """The segment to edit; 409 (not 404) if it existed in a visible project and was deleted."""
+    try:
+        return get_segment_for_user(request.user, segment_id)
+    except Http404:
+        deleted = deleted_segment_for_user(request.user, segment_id)
+        if deleted is None:
+            raise
+        raise ApiError(
+            ErrorCode.CONFLICT,
+            GONE_MESSAGE,
+            {"segment": None, "current_version": deleted.project.timeline_version},
+        ) from None
+
+
 class TimelineView(APIView):
     @extend_schema(responses={200: TimelineSerializer, **error_responses(401, 404)})
     def get(self, request: Request, project_id: str) -> Response:
@@ -151,6 +211,22 @@ class TimelineView(APIView):
         data = _parse(TimelineInputSerializer(data=request.data))
         project = timeline_replace(project=project, user=request.user, **data)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+
+class SegmentListView(APIView):
+    @extend_schema(
+        request=SegmentInputSerializer,
+        responses={201: SegmentWithVersionSerializer, **error_responses(400, 401, 404, 409)},
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        data = _parse(SegmentInputSerializer(data=request.data))
+        segment, timing = _timed(lambda: segment_create(project=project, user=request.user, **data))
+        return Response(
+            SegmentWithVersionSerializer(segment).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Server-Timing": timing},
+        )
 
 
 class SegmentDetailView(APIView):
@@ -169,17 +245,45 @@ class SegmentDetailView(APIView):
         return self._update(request, segment_id, partial=True)
 
     def _update(self, request: Request, segment_id: str, *, partial: bool) -> Response:
-        segment = get_segment_for_user(request.user, segment_id)
+        segment = _segment_for_edit(request, segment_id)
         data = _parse(SegmentUpdateInputSerializer(data=request.data, partial=partial))
-        segment = segment_update(segment=segment, user=request.user, **data)
-        return Response(SegmentWithVersionSerializer(segment).data)
+        segment, timing = _timed(lambda: segment_update(segment=segment, user=request.user, **data))
+        return Response(
+            SegmentWithVersionSerializer(segment).data, headers={"Server-Timing": timing}
+        )
 
     @extend_schema(
         parameters=[VersionQuerySerializer],
         responses={204: None, **error_responses(400, 401, 404, 409)},
     )
     def delete(self, request: Request, segment_id: str) -> Response:
-        segment = get_segment_for_user(request.user, segment_id)
+        segment = _segment_for_edit(request, segment_id)
         query = _parse(VersionQuerySerializer(data=request.query_params))
-        segment_delete(segment=segment, user=request.user, **query)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        _, timing = _timed(lambda: segment_delete(segment=segment, user=request.user, **query))
+        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Server-Timing": timing})
+
+
+class TimelineHistoryView(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        # 404: a page number past the last page.
+        responses={200: TimelineChangeSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request: Request, project_id: str) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        return paginated_response(
+            request, timeline_history(project=project), TimelineChangeSerializer, view=self
+        )
+
+
+class TimelineRestoreView(APIView):
+    @extend_schema(
+        request=RestoreInputSerializer,
+        responses={200: TimelineSerializer, **error_responses(400, 401, 404)},
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        data = _parse(RestoreInputSerializer(data=request.data))
+        project = timeline_restore(project=project, user=request.user, **data)
+        return Response(TimelineSerializer(timeline_get(project=project)).data)

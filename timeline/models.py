@@ -3,9 +3,11 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.lookups import GreaterThan
+from django.utils import timezone
 
 
 class TimelineSegment(models.Model):
@@ -58,3 +60,98 @@ class TimelineSegment(models.Model):
     @property
     def end_time(self) -> Decimal:
         return self.start_time + self.duration
+
+
+class TimelineChange(models.Model):
+    """One version of a timeline: who made it, when, what it did, and how to rebuild it.
+
+    Every change is a row (op history). A row for a single-segment operation stores only
+    that segment (`data`); a whole-timeline change (replace, restore, clip removed) and every
+    SNAPSHOT_EVERY-th version also store the full segment list (`snapshot`). Any version is
+    then rebuilt from the nearest snapshot at or before it plus at most SNAPSHOT_EVERY - 1 ops.
+    """
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+        REPLACE = "replace", "Replace"
+        RESTORE = "restore", "Restore"
+        CLIP_REMOVED = "clip_removed", "Clip removed"
+        # The timeline as it was when history began (projects that existed before it).
+        BASELINE = "baseline", "Baseline"
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="timeline_changes"
+    )
+    version = models.PositiveIntegerField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    summary = models.CharField(max_length=255)
+    # create/update: {"segment": {...}} (the whole segment after the change);
+    # delete: {"segment_id": "..."}; restore: {"restored": version, "dropped": n}.
+    data = models.JSONField(default=dict, blank=True)
+    snapshot = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "timeline_changes"
+        ordering = ["-version"]
+        constraints = [
+            # One row per version: versions of a timeline have no duplicates. Its index also
+            # serves the history list (project, newest version first) and the rebuild's
+            # "latest snapshot at or before v" and "ops after it" range scans.
+            models.UniqueConstraint(fields=["project", "version"], name="timeline_change_version"),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "create",
+                        "update",
+                        "delete",
+                        "replace",
+                        "restore",
+                        "clip_removed",
+                        "baseline",
+                    ]
+                ),
+                name="timeline_change_kind_valid",
+            ),
+            models.CheckConstraint(condition=Q(version__gt=0), name="timeline_change_version_gt_0"),
+        ]
+        indexes = [
+            # The rebuild: the latest snapshot of a project at or before a version.
+            models.Index(
+                fields=["project", "-version"],
+                condition=Q(snapshot__isnull=False),
+                name="timeline_change_snapshot_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}: {self.summary}"
+
+
+class DeletedSegment(models.Model):
+    """A segment id that existed and was deleted: an edit of it answers 409 (the segment is
+    gone) rather than 404 (there never was such a segment)."""
+
+    # The deleted segment's own id, so a lookup is by primary key.
+    id = models.UUIDField(primary_key=True)
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="deleted_segments"
+    )
+    version = models.PositiveIntegerField()
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "timeline_deleted_segments"
+
+    def __str__(self) -> str:
+        return f"{self.id} (deleted in v{self.version})"

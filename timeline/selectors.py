@@ -1,4 +1,8 @@
-"""Reads of timeline segments: visible only to the owner of the segment's project."""
+"""Reads of timelines: segments, versions and their history.
+
+Access goes through projects.selectors: a segment, a deleted segment and a history are
+visible to whoever may see their project.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import DecimalField, F, Max, QuerySet
 from django.http import Http404
 
 from projects.models import Project
-from timeline.models import TimelineSegment
+from projects.selectors import projects_visible_to
+from timeline import changes
+from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
 
 
 def segments_visible_to(user: Any) -> QuerySet[TimelineSegment]:
@@ -52,10 +58,60 @@ def timeline_get(*, project: Project) -> Timeline:
 
 def timeline_end(*, project_id: uuid.UUID) -> Decimal:
     """Where the timeline ends: the end of its last segment on any layer, or 0."""
-    ends = [
-        start + duration
-        for start, duration in TimelineSegment.objects.filter(project_id=project_id).values_list(
-            "start_time", "duration"
+    end = TimelineSegment.objects.filter(project_id=project_id).aggregate(
+        end=Max(
+            F("start_time") + F("duration"),
+            output_field=DecimalField(max_digits=12, decimal_places=3),
         )
-    ]
-    return max(ends, default=Decimal("0"))
+    )["end"]
+    return end if end is not None else Decimal("0")
+
+
+def deleted_segment_for_user(user: Any, segment_id: uuid.UUID | str) -> DeletedSegment | None:
+    """The record of a deleted segment of a project `user` may see, or None."""
+    try:
+        return (
+            DeletedSegment.objects.filter(pk=segment_id, project__in=projects_visible_to(user))
+            .select_related("project")
+            .first()
+        )
+    except (ValueError, TypeError):
+        return None
+
+
+def timeline_history(*, project: Project) -> QuerySet[TimelineChange]:
+    """A timeline's versions, newest first (timeline_change_version's index)."""
+    return (
+        TimelineChange.objects.filter(project=project)
+        .select_related("by")
+        .defer("data", "snapshot")
+        .order_by("-version")
+    )
+
+
+def timeline_at_version(*, project: Project, version: int) -> list[dict[str, Any]] | None:
+    """The segment list (as the API shows segments) of `version`, or None if that version is
+    not kept: rebuilt from the latest snapshot at or before it plus the ops after it."""
+    if version < 0 or version > project.timeline_version:
+        return None
+    base = (
+        TimelineChange.objects.filter(project=project, version__lte=version, snapshot__isnull=False)
+        .order_by("-version")
+        .values_list("version", "snapshot")
+        .first()
+    )
+    # Every timeline starts empty at version 0.
+    start, snapshot = base if base is not None else (0, [])
+    state = {segment["id"]: segment for segment in snapshot or []}
+    ops = TimelineChange.objects.filter(
+        project=project, version__gt=start, version__lte=version
+    ).order_by("version")
+    expected = start + 1
+    for op_version, kind, data in ops.values_list("version", "kind", "data"):
+        if op_version != expected:
+            return None
+        changes.apply_op(state, kind=kind, data=data)
+        expected += 1
+    if expected != version + 1:
+        return None
+    return changes.ordered(state.values())

@@ -1,8 +1,12 @@
-"""Writes of the timeline: replace it whole, edit or delete one segment, keep the duration true.
+"""Writes of the timeline: replace it whole, create, edit or delete one segment, restore a
+version, keep the duration true, and keep every version in history.
 
-Every write locks the project row first. That serialises writers of one timeline, makes the
-version check (optimistic concurrency for whole-timeline saves) race-free, and keeps
-`Project.total_duration` equal to the end of the last segment.
+Every write locks the project row first (SELECT … FOR UPDATE on PostgreSQL). That serialises
+writers of one timeline, so each operation is checked against the timeline exactly as it is
+when its turn comes, gets the next version (no gaps, no duplicates), and keeps
+`Project.total_duration` equal to the end of the last segment. Single-segment operations
+re-read their segment under the lock and change only the fields they were given: edits of
+different segments never cancel each other, and on one segment the last writer wins per field.
 """
 
 from __future__ import annotations
@@ -10,19 +14,23 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NoReturn
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clips.models import Clip
 from config.api import ErrorCode, ServiceError
 from processing.events import broadcast
 from projects.models import Project
-from timeline.models import TimelineSegment
-from timeline.selectors import timeline_end
+from timeline import changes
+from timeline.changes import SEGMENT_FIELDS, segment_json
+from timeline.events import Op, timeline_op_message
+from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
+from timeline.selectors import timeline_at_version, timeline_end, timeline_segments
 
 # Clip durations come from a probe rounded to milliseconds; forgive one millisecond of drift.
 CLIP_END_TOLERANCE = Decimal("0.001")
@@ -30,7 +38,15 @@ CLIP_END_TOLERANCE = Decimal("0.001")
 # Clips whose media cannot be placed on a timeline, whatever their probed duration.
 UNUSABLE_CLIP_STATUSES = (Clip.Status.UPLOADING, Clip.Status.FAILED)
 
-SEGMENT_FIELDS = ("clip_id", "name", "layer", "start_time", "source_start", "duration")
+# The most segments a timeline holds (API.md "Limits"; TIMELINE_MAX_SEGMENTS once the limits
+# land in one validation function).
+MAX_SEGMENTS = 2000
+
+# A full segment list is stored with every SNAPSHOT_EVERY-th version (and with every
+# whole-timeline change), so rebuilding any version replays fewer ops than this.
+SNAPSHOT_EVERY = 100
+
+GONE_MESSAGE = "This segment was deleted in the meantime. Reload the timeline."
 
 
 @dataclass
@@ -46,13 +62,42 @@ class _Placed:
         return self.segment.start_time + self.segment.duration
 
 
+@dataclass
+class _Change:
+    """What one version did: its history row and its `timeline:op` broadcast."""
+
+    kind: str
+    summary: str
+    op: Op
+    segment: TimelineSegment | None = None
+    segment_id: uuid.UUID | None = None
+    # The whole list (replace, restore, clip removed): broadcast, and stored as a snapshot.
+    segments: list[dict[str, Any]] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # Where the timeline now ends, when the operation can tell without reading every segment.
+    end: Decimal | None = None
+
+
 def _error(
-    placed_details: dict[str, Any], field: str, label: str, text: str, **extra: Any
+    placed_details: dict[str, Any],
+    field: str,
+    label: str,
+    text: str,
+    *,
+    code: str | None = None,
+    **extra: Any,
 ) -> NoReturn:
-    raise ServiceError(f"{label}: {text}", {**placed_details, "field": field, **extra})
+    raise ServiceError(f"{label}: {text}", {**placed_details, "field": field, **extra}, code=code)
 
 
-def _check_clip(placed: _Placed, clips: Mapping[uuid.UUID, Clip]) -> Clip:
+def _check_clip(
+    placed: _Placed, clips: Mapping[uuid.UUID, Clip], *, bounds_code: str | None = None
+) -> Clip:
+    """The segment's clip is in the project, usable, and the segment lies inside it.
+
+    `bounds_code` is CONFLICT for an edit of an existing segment: whether a trim leaves its
+    clip depends on the fields someone else may just have changed.
+    """
     segment = placed.segment
     clip = clips.get(segment.clip_id)
     if clip is None:
@@ -77,15 +122,23 @@ def _check_clip(placed: _Placed, clips: Mapping[uuid.UUID, Clip]) -> Clip:
             placed.label,
             f"source_start + duration ({segment.source_start + segment.duration} s) goes past "
             f"the end of the clip ({clip.duration} s). Shorten the segment or start it earlier.",
+            code=bounds_code,
             clip_duration=clip.duration,
         )
     return clip
 
 
-def _check_no_video_overlap(placed: Iterable[_Placed], *, focus: _Placed | None = None) -> None:
-    """Video segments must not overlap each other; touching (end == next start) is fine.
+def _overlap_text(label: str, start: Decimal, end: Decimal) -> str:
+    return (
+        f"it overlaps the video segment {label} ({start} s to {end} s). "
+        "Move it so video segments do not overlap, or put it on the audio layer."
+    )
 
-    The error names the later of two overlapping segments, or `focus` (the one being edited).
+
+def _check_no_video_overlap(placed: Iterable[_Placed]) -> None:
+    """Video segments of a whole list must not overlap; touching (end == next start) is fine.
+
+    The error names the later of two overlapping segments.
     """
     video = sorted(
         (p for p in placed if p.segment.layer == TimelineSegment.Layer.VIDEO),
@@ -93,16 +146,42 @@ def _check_no_video_overlap(placed: Iterable[_Placed], *, focus: _Placed | None 
     )
     for before, after in itertools.pairwise(video):
         if after.segment.start_time < before.end:
-            bad, other = (before, after) if before is focus else (after, before)
             _error(
-                bad.details,
+                after.details,
                 "start_time",
-                bad.label,
-                f"it overlaps the video segment {other.label} "
-                f"({other.segment.start_time} s to {other.end} s). "
-                "Move it so video segments do not overlap, or put it on the audio layer.",
-                overlaps=other.details,
+                after.label,
+                _overlap_text(before.label, before.segment.start_time, before.end),
+                overlaps=before.details,
             )
+
+
+def _check_fits(item: _Placed, project: Project) -> None:
+    """One video segment must not overlap the project's other video segments (409: it fitted
+    the timeline the client saw, not the one it arrived at)."""
+    segment = item.segment
+    if segment.layer != TimelineSegment.Layer.VIDEO:
+        return
+    end = segment.start_time + segment.duration
+    # segment_project_layer_idx: the video segments starting before this one ends.
+    other = (
+        TimelineSegment.objects.filter(
+            project=project, layer=TimelineSegment.Layer.VIDEO, start_time__lt=end
+        )
+        .exclude(pk=segment.pk)
+        .alias(ends_at=F("start_time") + F("duration"))
+        .filter(ends_at__gt=segment.start_time)
+        .order_by("start_time")
+        .first()
+    )
+    if other is not None:
+        _error(
+            item.details,
+            "start_time",
+            item.label,
+            _overlap_text(f"'{other.name}'", other.start_time, other.end_time),
+            code=ErrorCode.CONFLICT,
+            overlaps={"segment_id": other.pk},
+        )
 
 
 def _lock_project(project: Project, version: int | None) -> Project:
@@ -116,24 +195,124 @@ def _lock_project(project: Project, version: int | None) -> Project:
     return locked
 
 
-def _commit_version(project: Project, *, by: Any) -> None:
-    """Bump the version, store the new duration and tell everyone watching the project."""
+def _gone(project: Project) -> NoReturn:
+    raise ServiceError(
+        GONE_MESSAGE,
+        {"segment": None, "current_version": project.timeline_version},
+        code=ErrorCode.CONFLICT,
+    )
+
+
+def _user_id(by: Any) -> Any:
+    return getattr(by, "pk", by)
+
+
+def _bury(project: Project, segment_ids: Iterable[uuid.UUID]) -> None:
+    """Remember deleted segment ids, so a late edit of one answers 409 rather than 404."""
+    now = timezone.now()
+    DeletedSegment.objects.bulk_create(
+        [
+            DeletedSegment(
+                id=segment_id, project=project, version=project.timeline_version, deleted_at=now
+            )
+            for segment_id in segment_ids
+        ],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["project", "version", "deleted_at"],
+        batch_size=500,
+    )
+
+
+def _commit_version(project: Project, *, by: Any, change: _Change) -> None:
+    """Bump the version, store the new duration, keep the change in history and tell everyone
+    watching the project (after commit)."""
     project.timeline_version += 1
-    project.total_duration = timeline_end(project_id=project.pk)
+    project.total_duration = (
+        change.end if change.end is not None else timeline_end(project_id=project.pk)
+    )
     project.save(update_fields=["timeline_version", "total_duration", "updated_at"])
+
+    segment = segment_json(change.segment) if change.segment is not None else None
+    data = dict(change.data)
+    if change.op in ("create", "update"):
+        data["segment"] = segment
+    elif change.op == "delete":
+        data["segment_id"] = str(change.segment_id)
+    snapshot = change.segments
+    if snapshot is None and project.timeline_version % SNAPSHOT_EVERY == 0:
+        snapshot = [segment_json(s) for s in timeline_segments(project_id=project.pk)]
+    by_id = _user_id(by)
+    TimelineChange.objects.create(
+        project=project,
+        version=project.timeline_version,
+        by_id=by_id,
+        kind=change.kind,
+        summary=change.summary[:255],
+        data=data,
+        snapshot=snapshot,
+    )
     broadcast(
         {
             "type": "timeline:updated",
             "project_id": project.pk,
             "version": project.timeline_version,
-            "by": getattr(by, "pk", by),
+            "by": by_id,
         },
+        project_id=project.pk,
+    )
+    broadcast(
+        timeline_op_message(
+            project_id=project.pk,
+            version=project.timeline_version,
+            by=by_id,
+            op=change.op,
+            segment=segment,
+            segment_id=change.segment_id,
+            segments=change.segments,
+        ),
         project_id=project.pk,
     )
 
 
+def _end_after(
+    project: Project, *, old: tuple[Decimal, Decimal] | None, new: tuple[Decimal, Decimal] | None
+) -> Decimal | None:
+    """The timeline's end after one segment went from `old` to `new` (start, duration), from
+    the stored end alone when that decides it; None when only reading every segment can."""
+    total = project.total_duration
+    new_end = new[0] + new[1] if new is not None else None
+    if new_end is not None and new_end >= total:
+        return new_end
+    old_end = old[0] + old[1] if old is not None else Decimal("-1")
+    if old_end < total:
+        # This segment did not end the timeline, and another one still does.
+        return total
+    return None
+
+
 def _project_clips(project: Project, clip_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Clip]:
     return {clip.pk: clip for clip in Clip.objects.filter(project=project, pk__in=set(clip_ids))}
+
+
+def _write_list(
+    project: Project, placed: list[_Placed], existing: Mapping[uuid.UUID, TimelineSegment]
+) -> tuple[list[dict[str, Any]], set[uuid.UUID]]:
+    """Make the timeline exactly `placed` (already validated). Returns the new list as JSON, in
+    timeline order, and the ids of the segments that went."""
+    keep = {p.segment.pk for p in placed if p.segment.pk in existing}
+    removed = set(existing) - keep
+    TimelineSegment.objects.filter(project=project, pk__in=removed).delete()
+    now = timezone.now()
+    updates = [p.segment for p in placed if p.segment.pk in keep]
+    for segment in updates:
+        segment.updated_at = now
+    TimelineSegment.objects.bulk_update(updates, [*SEGMENT_FIELDS, "updated_at"], batch_size=500)
+    created = [p.segment for p in placed if p.segment.pk not in keep]
+    TimelineSegment.objects.bulk_create(created, batch_size=500)
+    # A restored segment comes back with its old id: it is no longer deleted.
+    DeletedSegment.objects.filter(pk__in=[s.pk for s in created]).delete()
+    return changes.ordered(segment_json(p.segment) for p in placed), removed
 
 
 def timeline_replace(
@@ -158,9 +337,9 @@ def timeline_replace(
                 segment = existing[segment_id]
             else:
                 segment = TimelineSegment(project=locked)
-            for field in SEGMENT_FIELDS:
-                if field in data:
-                    setattr(segment, field, data[field])
+            for name in SEGMENT_FIELDS:
+                if name in data:
+                    setattr(segment, name, data[name])
             item = _Placed(label=f"segments[{index}]", details={"segment": index}, segment=segment)
             clip = _check_clip(item, clips)
             if not segment.name:
@@ -168,79 +347,188 @@ def timeline_replace(
             placed.append(item)
         _check_no_video_overlap(placed)
 
-        TimelineSegment.objects.filter(project=locked).exclude(pk__in=kept).delete()
-        now = timezone.now()
-        updates = [p.segment for p in placed if p.segment.pk in kept]
-        for segment in updates:
-            segment.updated_at = now
-        TimelineSegment.objects.bulk_update(
-            updates, [*SEGMENT_FIELDS, "updated_at"], batch_size=500
+        listed, removed = _write_list(locked, placed, existing)
+        change = _Change(
+            kind=TimelineChange.Kind.REPLACE,
+            summary=changes.summary_replace(len(placed)),
+            op="replace",
+            segments=listed,
         )
-        TimelineSegment.objects.bulk_create(
-            [p.segment for p in placed if p.segment.pk not in kept], batch_size=500
-        )
-        _commit_version(locked, by=user)
+        _commit_version(locked, by=user, change=change)
+        _bury(locked, removed)
     return locked
+
+
+def segment_create(*, project: Project, user: Any, **fields: Any) -> TimelineSegment:
+    """Add one segment to the timeline as it is now; 409 if it would overlap a video segment."""
+    unknown = set(fields) - set(SEGMENT_FIELDS)
+    if unknown:
+        raise ServiceError(f"These segment fields cannot be set: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        locked = _lock_project(project, None)
+        if TimelineSegment.objects.filter(project=locked).count() >= MAX_SEGMENTS:
+            raise ServiceError(
+                f"A timeline holds at most {MAX_SEGMENTS} segments. Remove some first.",
+                {"max_segments": MAX_SEGMENTS},
+            )
+        segment = TimelineSegment(project=locked, **fields)
+        item = _Placed(label="This segment", details={"segment": None}, segment=segment)
+        clip = _check_clip(item, _project_clips(locked, [segment.clip_id]))
+        if not segment.name:
+            segment.name = clip.name
+        _check_fits(item, locked)
+        segment.save(force_insert=True)
+        change = _Change(
+            kind=TimelineChange.Kind.CREATE,
+            summary=changes.summary_create(segment),
+            op="create",
+            segment=segment,
+            end=_end_after(locked, old=None, new=(segment.start_time, segment.duration)),
+        )
+        _commit_version(locked, by=user, change=change)
+    segment.project = locked
+    return segment
 
 
 def segment_update(
     *, segment: TimelineSegment, user: Any, version: int | None = None, **fields: Any
 ) -> TimelineSegment:
-    """Change some of one segment's fields, with the same rules as a whole-timeline save."""
+    """Change some of one segment's fields (only those given), with the same rules as a
+    whole-timeline save. 409 if the segment is gone or the change no longer fits."""
     unknown = set(fields) - set(SEGMENT_FIELDS)
     if unknown:
         raise ServiceError(f"These segment fields cannot be changed: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         locked = _lock_project(segment.project, version)
-        try:
-            # Re-read under the project lock: it may have been replaced since the caller read it.
-            current = TimelineSegment.objects.get(pk=segment.pk, project=locked)
-        except TimelineSegment.DoesNotExist:
-            raise ServiceError(
-                "This segment no longer exists; the timeline was changed. Reload it.",
-                code=ErrorCode.NOT_FOUND,
-            ) from None
-        for field, value in fields.items():
-            setattr(current, field, value)
-        if "clip_id" in fields and "name" not in fields:
+        # Re-read under the project lock: another editor may have changed or deleted it since
+        # the caller read it, and the fields not sent must keep their newest values.
+        current = (
+            TimelineSegment.objects.select_related("clip")
+            .filter(pk=segment.pk, project=locked)
+            .first()
+        )
+        if current is None:
+            _gone(locked)
+        before = {name: getattr(current, name) for name in SEGMENT_FIELDS}
+        stored_clip = current.clip
+        details = {"segment": segment_json(current), "current_version": locked.timeline_version}
+        for name, value in fields.items():
+            setattr(current, name, value)
+        changed = {name for name in SEGMENT_FIELDS if getattr(current, name) != before[name]}
+        if "clip_id" in changed and "name" not in fields:
             current.name = ""
-        item = _Placed(label="This segment", details={}, segment=current)
-        clip = _check_clip(item, _project_clips(locked, [current.clip_id]))
+        item = _Placed(label="This segment", details=details, segment=current)
+        clip = stored_clip
+        # A segment already lies inside its clip: check again only what this edit changes.
+        if changed & {"clip_id", "source_start", "duration"}:
+            clips = (
+                _project_clips(locked, [current.clip_id])
+                if "clip_id" in changed
+                else {clip.pk: clip}
+            )
+            clip = _check_clip(item, clips, bounds_code=ErrorCode.CONFLICT)
         if not current.name:
             current.name = clip.name
-        others = [
-            _Placed(
-                label=f"at {other.start_time} s", details={"segment_id": other.pk}, segment=other
-            )
-            for other in TimelineSegment.objects.filter(
-                project=locked, layer=TimelineSegment.Layer.VIDEO
-            ).exclude(pk=current.pk)
-        ]
-        _check_no_video_overlap([item, *others], focus=item)
+        if changed & {"layer", "start_time", "duration"}:
+            _check_fits(item, locked)
         current.save(update_fields=[*SEGMENT_FIELDS, "updated_at"])
-        _commit_version(locked, by=user)
+        change = _Change(
+            kind=TimelineChange.Kind.UPDATE,
+            summary=changes.summary_update(before, current, {clip.pk: clip.name}),
+            op="update",
+            segment=current,
+            end=_end_after(
+                locked,
+                old=(before["start_time"], before["duration"]),
+                new=(current.start_time, current.duration),
+            ),
+        )
+        _commit_version(locked, by=user, change=change)
     current.project = locked
     return current
 
 
 def segment_delete(*, segment: TimelineSegment, user: Any, version: int | None = None) -> None:
+    """Delete one segment; 409 if someone deleted it first."""
     with transaction.atomic():
         locked = _lock_project(segment.project, version)
-        deleted, _ = TimelineSegment.objects.filter(pk=segment.pk, project=locked).delete()
-        if not deleted:
+        current = TimelineSegment.objects.filter(pk=segment.pk, project=locked).first()
+        if current is None:
+            _gone(locked)
+        segment_id = current.pk
+        summary = changes.summary_delete(current)
+        end = _end_after(locked, old=(current.start_time, current.duration), new=None)
+        current.delete()
+        change = _Change(
+            kind=TimelineChange.Kind.DELETE,
+            summary=summary,
+            op="delete",
+            segment_id=segment_id,
+            end=end,
+        )
+        _commit_version(locked, by=user, change=change)
+        _bury(locked, [segment_id])
+
+
+def timeline_restore(*, project: Project, user: Any, version: int) -> Project:
+    """Make the timeline what it was at `version`, as a new version.
+
+    Segments keep their ids (deleted ones come back under their old id). Segments whose clip
+    has since been deleted are left out, and the summary says how many: a restore must stay
+    possible after a clip is gone, and their media no longer exists to show.
+    """
+    with transaction.atomic():
+        locked = _lock_project(project, None)
+        state = timeline_at_version(project=locked, version=version)
+        if state is None:
             raise ServiceError(
-                "This segment no longer exists; the timeline was changed. Reload it.",
-                code=ErrorCode.NOT_FOUND,
+                f"Version {version} is not in this timeline's history. "
+                "Choose a version from the history list.",
+                {"field": "version", "current_version": locked.timeline_version},
             )
-        _commit_version(locked, by=user)
+        clips = _project_clips(locked, (uuid.UUID(s["clip_id"]) for s in state))
+        existing = {s.pk: s for s in TimelineSegment.objects.filter(project=locked)}
+        placed: list[_Placed] = []
+        dropped = 0
+        for index, data in enumerate(state):
+            values = changes.segment_fields_from_json(data)
+            if values["clip_id"] not in clips:
+                dropped += 1
+                continue
+            segment_id = uuid.UUID(data["id"])
+            segment = existing.get(segment_id) or TimelineSegment(id=segment_id, project=locked)
+            for name, value in values.items():
+                setattr(segment, name, value)
+            item = _Placed(label=f"segments[{index}]", details={"segment": index}, segment=segment)
+            _check_clip(item, clips)
+            placed.append(item)
+        _check_no_video_overlap(placed)
+
+        listed, removed = _write_list(locked, placed, existing)
+        change = _Change(
+            kind=TimelineChange.Kind.RESTORE,
+            summary=changes.summary_restore(version, dropped),
+            op="replace",
+            segments=listed,
+            data={"restored": version, "dropped": dropped},
+        )
+        _commit_version(locked, by=user, change=change)
+        _bury(locked, removed)
+    return locked
 
 
 def timeline_recompute(*, project: Project, by: Any = None) -> Decimal:
     """The timeline changed under the editors (segments vanished with a deleted clip): bump
-    the version, make `total_duration` true again and tell every open editor to reload."""
+    the version, make `total_duration` true again and tell every open editor the new list."""
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
-        _commit_version(locked, by=by)
+        change = _Change(
+            kind=TimelineChange.Kind.CLIP_REMOVED,
+            summary=changes.summary_clip_removed(),
+            op="replace",
+            segments=[segment_json(s) for s in timeline_segments(project_id=locked.pk)],
+        )
+        _commit_version(locked, by=by, change=change)
     project.total_duration = locked.total_duration
     project.timeline_version = locked.timeline_version
     return locked.total_duration

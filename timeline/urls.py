@@ -5,6 +5,21 @@ from timeline import api
 urlpatterns = [
     path("projects/<uuid:project_id>/timeline", api.TimelineView.as_view(), name="timeline"),
     path(
+        "projects/<uuid:project_id>/timeline/segments",
+        api.SegmentListView.as_view(),
+        name="timeline-segments",
+    ),
+    path(
+        "projects/<uuid:project_id>/timeline/history",
+        api.TimelineHistoryView.as_view(),
+        name="timeline-history",
+    ),
+    path(
+        "projects/<uuid:project_id>/timeline/restore",
+        api.TimelineRestoreView.as_view(),
+        name="timeline-restore",
+    ),
+    path(
         "timeline/segments/<uuid:segment_id>",
         api.SegmentDetailView.as_view(),
         name="timeline-segment",

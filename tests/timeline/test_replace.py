@@ -340,7 +340,15 @@ def test_it_tells_everyone_watching_the_project(
             "project_id": str(project.id),
             "version": 1,
             "by": str(owner.id),
-        }
+        },
+        {
+            "type": "timeline:op",
+            "project_id": str(project.id),
+            "version": 1,
+            "by": str(owner.id),
+            "op": "replace",
+            "segments": response.json()["segments"],
+        },
     ]
 
 

@@ -51,7 +51,15 @@ def test_it_deletes_a_segment_and_recomputes_the_duration(
             "project_id": str(project.id),
             "version": 3,
             "by": str(owner.id),
-        }
+        },
+        {
+            "type": "timeline:op",
+            "project_id": str(project.id),
+            "version": 3,
+            "by": str(owner.id),
+            "op": "delete",
+            "segment_id": str(audio.id),
+        },
     ]
 
 
@@ -89,13 +97,34 @@ def test_it_rejects_a_version_that_is_not_a_number(
     assert TimelineSegment.objects.filter(pk=video.pk).exists()
 
 
-def test_it_answers_404_for_a_segment_already_deleted(
-    api: Any, timeline: tuple[TimelineSegment, TimelineSegment]
+def test_it_answers_409_for_a_segment_someone_deleted_first(
+    api: Any, project: Project, timeline: tuple[TimelineSegment, TimelineSegment]
 ) -> None:
     video, _ = timeline
     assert api.delete(url(video)).status_code == 204
 
     response = api.delete(url(video))
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "CONFLICT"
+    assert error["details"] == {"segment": None, "current_version": 3}
+    project.refresh_from_db()
+    assert project.timeline_version == 3
+
+
+def test_it_answers_404_for_a_segment_that_never_was(api: Any) -> None:
+    assert api.delete(url(uuid.uuid4())).status_code == 404
+
+
+def test_it_answers_404_for_an_outsiders_deleted_segment(
+    api: Any, other_api: Any, timeline: tuple[TimelineSegment, TimelineSegment]
+) -> None:
+    # A deleted segment of someone else's project is as unknown as one that never existed.
+    video, _ = timeline
+    assert api.delete(url(video)).status_code == 204
+
+    response = other_api.delete(url(video))
 
     assert response.status_code == 404
 

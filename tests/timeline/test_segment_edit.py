@@ -58,6 +58,32 @@ def test_it_moves_a_segment_and_recomputes_the_duration(
     assert (project.timeline_version, project.total_duration) == (4, Decimal("9.25"))
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"start_time": 2}, Decimal(5)),  # the last segment moves earlier: the other ends later
+        ({"start_time": 2, "duration": 0.5}, Decimal("2.5")),
+        ({"duration": 4}, Decimal(9)),
+        ({"name": "Outro"}, Decimal(8)),
+    ],
+)
+def test_it_keeps_the_duration_true_whichever_way_the_last_segment_changes(
+    api: Any,
+    project: Project,
+    timeline: tuple[TimelineSegment, TimelineSegment],
+    change: dict[str, Any],
+    expected: Decimal,
+) -> None:
+    _, second = timeline
+
+    response = api.patch(url(second), change, format="json")
+
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert project.total_duration == expected
+    assert api.get(f"/api/projects/{project.id}/timeline").json()["duration"] == expected
+
+
 def test_it_replaces_a_segment_with_put(
     api: Any,
     project: Project,
@@ -111,12 +137,23 @@ def test_it_refuses_to_overlap_another_video_segment(
 
     response = api.patch(url(first), {"duration": 5.5}, format="json")
 
-    assert response.status_code == 400
+    # A conflict, not a bad request: it would have fitted before someone moved `second`.
+    assert response.status_code == 409
     error = response.json()["error"]
-    assert error["code"] == "VALIDATION_ERROR"
+    assert error["code"] == "CONFLICT"
     assert "overlap" in error["message"]
     assert error["details"]["field"] == "start_time"
     assert error["details"]["overlaps"] == {"segment_id": str(second.id)}
+    assert error["details"]["segment"] == {
+        "id": str(first.id),
+        "clip_id": str(first.clip_id),
+        "name": "piece",
+        "layer": "video",
+        "start_time": 0.0,
+        "source_start": 0.0,
+        "duration": 2.0,
+    }
+    assert error["details"]["current_version"] == 3
     first.refresh_from_db()
     assert first.duration == 2
     project.refresh_from_db()
@@ -142,8 +179,10 @@ def test_it_refuses_to_run_past_the_end_of_the_clip(
 
     response = api.patch(url(first), {"source_start": 9}, format="json")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["details"]["field"] == "duration"
+    assert response.status_code == 409
+    details = response.json()["error"]["details"]
+    assert details["field"] == "duration"
+    assert details["segment"]["source_start"] == 0
     first.refresh_from_db()
     assert first.source_start == 0
 
@@ -235,7 +274,23 @@ def test_it_tells_everyone_watching_the_project(
             "project_id": str(project.id),
             "version": 4,
             "by": str(owner.id),
-        }
+        },
+        {
+            "type": "timeline:op",
+            "project_id": str(project.id),
+            "version": 4,
+            "by": str(owner.id),
+            "op": "update",
+            "segment": {
+                "id": str(first.id),
+                "clip_id": str(first.clip_id),
+                "name": "Intro",
+                "layer": "video",
+                "start_time": 0.0,
+                "source_start": 0.0,
+                "duration": 2.0,
+            },
+        },
     ]
 
 
