@@ -30,6 +30,10 @@ DISCORD = "discord"
 DISCORD_AVATAR_URL = "https://cdn.discordapp.com/avatars/{id}/{avatar}.png"
 PREFERENCES_MAX_BYTES = 16 * 1024
 NAME_MAX_LENGTH = User._meta.get_field("name").max_length or 255
+DISCORD_NOT_SET_UP = (
+    "Sign-in with Discord is not set up on this server. "
+    "Sign in with your e-mail address and password instead."
+)
 
 
 @dataclass(frozen=True)
@@ -270,11 +274,7 @@ def _discord_provider(request: HttpRequest) -> Any:
     except SocialApp.DoesNotExist:
         provider = None
     if provider is None or not provider.app.client_id:
-        raise ServiceError(
-            "Sign-in with Discord is not set up on this server. "
-            "Sign in with your e-mail address and password instead.",
-            {"provider": DISCORD},
-        )
+        raise ServiceError(DISCORD_NOT_SET_UP, {"provider": DISCORD})
     return provider
 
 
