@@ -10,17 +10,18 @@ refuses a body nested deeper than JSON_MAX_DEPTH levels (400 VALIDATION_ERROR).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from rest_framework.parsers import BaseParser
 
-# config.api is imported inside the functions: it imports DRF's views, whose APIView class
-# reads DEFAULT_PARSER_CLASSES, which names this module.
-if TYPE_CHECKING:
-    from config.api import ApiError
-
 JSON_MAX_DEPTH = 32
+
+
+class JSONTooDeep(ValueError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"nested more than {limit} levels deep")
+        self.limit = limit
 
 
 def _refuse_constant(name: str) -> Any:
@@ -48,33 +49,20 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def too_deep_error(limit: int = JSON_MAX_DEPTH) -> ApiError:
-    from config.api import ApiError, ErrorCode
+def json_parse(
+    text: bytes | str, *, max_depth: int = JSON_MAX_DEPTH, allow_constants: bool = False
+) -> Any:
+    """Parse JSON nested at most `max_depth` levels; NaN and Infinity only if allowed.
 
-    return ApiError(
-        ErrorCode.VALIDATION_ERROR,
-        f"The JSON body is nested more than {limit} levels deep. Send a flatter document.",
-        {"max_depth": limit},
-    )
-
-
-def json_loads_limited(raw: bytes | str, *, max_depth: int = JSON_MAX_DEPTH) -> Any:
-    """Parse JSON text under the API's rules, raising the contract's 400 on any violation."""
-    from config.api import ApiError, ErrorCode
-
+    Raises JSONTooDeep (a ValueError) for too deep a document and ValueError for anything
+    that is not JSON. Also for readers that must never see a deep document (OTIO's)."""
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=None if allow_constants else _refuse_constant)
     except RecursionError:
         # Python's parser gives up near its recursion limit (~1000 levels): far too deep.
-        raise too_deep_error(max_depth) from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ApiError(
-            ErrorCode.VALIDATION_ERROR,
-            f"The body is not valid JSON: {exc}.",
-            {"reason": str(exc)[:300]},
-        ) from exc
+        raise JSONTooDeep(max_depth) from None
     if json_depth_exceeds(value, max_depth):
-        raise too_deep_error(max_depth)
+        raise JSONTooDeep(max_depth)
     return value
 
 
@@ -82,10 +70,26 @@ class JSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        # config.api is imported here: it imports DRF's views, whose APIView class reads
+        # DEFAULT_PARSER_CLASSES, which names this module.
+        from config.api import ApiError, ErrorCode, body_too_large_error
+
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read(limit + 1) if limit is not None else stream.read()
         if limit is not None and len(raw) > limit:
-            from config.api import body_too_large_error
-
             raise body_too_large_error()
-        return json_loads_limited(raw)
+        try:
+            return json_parse(raw)
+        except JSONTooDeep as exc:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                f"The JSON body is nested more than {exc.limit} levels deep. "
+                "Send a flatter document.",
+                {"max_depth": exc.limit},
+            ) from None
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                f"The body is not valid JSON: {exc}.",
+                {"reason": str(exc)[:300]},
+            ) from exc

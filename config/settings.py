@@ -260,6 +260,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_SIZE + 1024**2
 # spooled to a temporary file first and read back: that disk round trip halved throughput.
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_SIZE + 1024**2
 FILE_UPLOAD_TEMP_DIR = None
+# A timeline longer than this (seconds) or with more segments is refused (timeline/limits.py).
+TIMELINE_MAX_DURATION = env_int("TIMELINE_MAX_DURATION", 12 * 3600)
+TIMELINE_MAX_SEGMENTS = env_int("TIMELINE_MAX_SEGMENTS", 2000)
 LOCAL_REGISTRATION_ENABLED = env_bool("LOCAL_REGISTRATION_ENABLED", default=True)
 LOUDNESS_TARGET_LUFS = env_float("LOUDNESS_TARGET_LUFS", -14.0)
 LOUDNESS_TRUE_PEAK_DBTP = env_float("LOUDNESS_TRUE_PEAK_DBTP", -1.5)

@@ -21,6 +21,7 @@ from clips.models import Clip
 from config.api import ErrorCode, ServiceError
 from processing.events import broadcast
 from projects.models import Project
+from timeline.limits import segment_count_check, segment_end_check
 from timeline.models import TimelineSegment
 from timeline.selectors import timeline_end
 
@@ -50,6 +51,16 @@ def _error(
     placed_details: dict[str, Any], field: str, label: str, text: str, **extra: Any
 ) -> NoReturn:
     raise ServiceError(f"{label}: {text}", {**placed_details, "field": field, **extra})
+
+
+def _check_limits(placed: _Placed) -> None:
+    segment = placed.segment
+    segment_end_check(
+        start_time=segment.start_time,
+        duration=segment.duration,
+        label=placed.label,
+        details=placed.details,
+    )
 
 
 def _check_clip(placed: _Placed, clips: Mapping[uuid.UUID, Clip]) -> Clip:
@@ -144,6 +155,7 @@ def timeline_replace(
     A segment that names the id of one of this timeline's segments keeps that id; any
     other segment gets a new one. Nothing is saved unless every segment is valid.
     """
+    segment_count_check(len(segments))
     with transaction.atomic():
         locked = _lock_project(project, version)
         existing = {s.pk: s for s in TimelineSegment.objects.filter(project=locked)}
@@ -162,6 +174,7 @@ def timeline_replace(
                 if field in data:
                     setattr(segment, field, data[field])
             item = _Placed(label=f"segments[{index}]", details={"segment": index}, segment=segment)
+            _check_limits(item)
             clip = _check_clip(item, clips)
             if not segment.name:
                 segment.name = clip.name
@@ -205,6 +218,7 @@ def segment_update(
         if "clip_id" in fields and "name" not in fields:
             current.name = ""
         item = _Placed(label="This segment", details={}, segment=current)
+        _check_limits(item)
         clip = _check_clip(item, _project_clips(locked, [current.clip_id]))
         if not current.name:
             current.name = clip.name
