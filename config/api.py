@@ -23,6 +23,8 @@ from rest_framework.response import Response
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.ratelimit import RateLimited
+
 
 class ErrorCode:
     INVALID_FILE_FORMAT = "INVALID_FILE_FORMAT"
@@ -152,6 +154,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Render every error as `{"error": {"code", "message", "details"}}`."""
     if isinstance(exc, SuspiciousOperation):
         exc = _suspicious_request_error(exc) or exc
+    if isinstance(exc, RateLimited):
+        exc = ApiError(
+            ErrorCode.RATE_LIMITED,
+            exc.message,
+            {"retry_after": exc.retry_after},
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, ApiError):
         return error_response(
             exc.error_code,

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "accounts.middleware.ProviderNotConfiguredMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.ServiceUnavailableMiddleware",
+    "config.middleware.RateLimitedMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -340,6 +341,9 @@ ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# allauth's failed-login limit (per e-mail address, from anywhere) let anyone lock anyone out;
+# accounts/signin_limits.py replaces it on every sign-in form.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
@@ -422,6 +426,12 @@ RATE_LIMITS = {
     "upload": env_str("RATE_LIMIT_UPLOAD", "600/min"),
 }
 RATE_LIMIT_NAMESPACE = env_str("RATE_LIMIT_NAMESPACE", "rl")
+# Failed passwords on every sign-in form (accounts/signin_limits.py explains the three).
+SIGNIN_LIMITS = {
+    "account_address": env_str("SIGNIN_LIMIT_ACCOUNT_ADDRESS", "5/15min"),
+    "address": env_str("SIGNIN_LIMIT_ADDRESS", "30/15min"),
+    "account": env_str("SIGNIN_LIMIT_ACCOUNT", "50/15min"),
+}
 # Who may set X-Forwarded-For: the number of proxies in front (nginx: 1), or their addresses.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
