@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "clips",
     "timeline",
     "processing",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,20 @@ CLAMD_PORT = env_int("CLAMD_PORT", 3310)
 CLAMD_TIMEOUT_SECONDS = env_float("CLAMD_TIMEOUT_SECONDS", 120.0)
 # While clamd is unreachable a clip waits ("scan pending") and its scan is retried this often.
 CLAMD_RETRY_SECONDS = env_int("CLAMD_RETRY_SECONDS", 60)
+
+# --- Backups (backups/services.py) ----------------------------------------------------------
+# Nightly pg_dump to the default storage under BACKUP_PREFIX/, and a nightly restore check.
+BACKUP_ENABLED = env_bool("BACKUP_ENABLED", default=not EMBEDDED)
+BACKUP_PREFIX = env_str("BACKUP_PREFIX", "backups")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 14)
+# /healthz and /metrics call the newest backup stale past this age.
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26)
+BACKUP_TIMEOUT_SECONDS = env_int("BACKUP_TIMEOUT_SECONDS", 3 * 3600)
+# The scratch database a verification restores into (default: <database name>_restore_check);
+# the database user needs CREATEDB.
+BACKUP_VERIFY_DATABASE = env_str("BACKUP_VERIFY_DATABASE")
+PG_DUMP_BINARY = env_str("PG_DUMP_BINARY", "pg_dump")
+PG_RESTORE_BINARY = env_str("PG_RESTORE_BINARY", "pg_restore")
 
 # --- Django REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
