@@ -21,7 +21,7 @@ def nested(depth: int) -> str:
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.content[:300]
     assert response["Content-Type"].startswith("application/json")
-    body = response.json()
+    body = json.loads(response.content)
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == code
     return body["error"]
@@ -130,3 +130,23 @@ def test_discord_sign_in_page_without_discord_configured_redirects_with_a_messag
     assert response.status_code == 200
     assert response.redirect_chain[0][0] == "/accounts/login/"
     assert "Sign-in with Discord is not set up" in response.content.decode()
+
+
+def test_what_django_refuses_outside_a_view_is_the_json_error_under_api() -> None:
+    """Django answers a SuspiciousOperation raised outside DRF (a middleware reading the body)
+    through the URLconf's handler400, which speaks JSON under /api/ and HTML elsewhere."""
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+    from django.test import RequestFactory
+    from django.urls import get_resolver
+
+    handler = get_resolver().resolve_error_handler(400)
+    factory = RequestFactory()
+
+    too_big = handler(factory.post("/api/projects"), RequestDataTooBig("too big"))
+    too_many = handler(factory.post("/api/projects"), TooManyFieldsSent("fields"))
+    page = handler(factory.post("/accounts/login/"), RequestDataTooBig("too big"))
+
+    assert_error(too_big, 413, "FILE_TOO_LARGE")
+    assert_error(too_many, 400, "VALIDATION_ERROR")
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
