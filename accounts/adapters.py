@@ -15,12 +15,23 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from accounts import services
+from accounts.signin_limits import signin_attempt_start
 from config.api import ServiceError
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return settings.LOCAL_REGISTRATION_ENABLED
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        """Every password check of allauth's pages and of the API, under the sign-in limits.
+        Raises SignInLimited (answered 429) when this address may not try now."""
+        account = str(credentials.get("email") or credentials.get("username") or "")
+        attempt = signin_attempt_start(request=request, account=account)
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            attempt.succeeded()
+        return user
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

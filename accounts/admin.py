@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
@@ -13,8 +14,32 @@ from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import User
+from accounts.signin_limits import signin_attempt_start
 
 _UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in under the same limits as every other sign-in form
+    (accounts.signin_limits); a refused attempt answers the 429 page."""
+
+    def clean(self) -> dict[str, Any]:
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not email or not password:
+            return super().clean()
+        attempt = signin_attempt_start(request=self.request, account=email)
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            # A right password of an account that may not use the admin is no guess.
+            if self.user_cache is not None:
+                attempt.succeeded()
+            raise
+        attempt.succeeded()
+        return cleaned
+
+
+admin.site.login_form = AdminLoginForm
 
 
 def human_bytes(size: int) -> str:

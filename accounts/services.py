@@ -21,6 +21,7 @@ from django.http import HttpRequest
 
 from accounts import selectors
 from accounts.models import User
+from accounts.signin_limits import SignInLimited
 from accounts.tokens import TokenPair, token_pair_issue, token_pair_refresh, token_session_end
 from config.api import ErrorCode, ServiceError
 from projects.models import Project
@@ -30,6 +31,10 @@ DISCORD = "discord"
 DISCORD_AVATAR_URL = "https://cdn.discordapp.com/avatars/{id}/{avatar}.png"
 PREFERENCES_MAX_BYTES = 16 * 1024
 NAME_MAX_LENGTH = User._meta.get_field("name").max_length or 255
+DISCORD_NOT_SET_UP = (
+    "Sign-in with Discord is not set up on this server. "
+    "Sign in with your e-mail address and password instead."
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,10 @@ class RegistrationClosed(ServiceError):
 
 class TooManyAttempts(ServiceError):
     code = ErrorCode.RATE_LIMITED
-    # allauth's "login_failed" limit counts failures per address over five minutes.
-    retry_after = 300
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 def _field_error(field: str, message: str, *, code: str | None = None) -> ServiceError:
@@ -92,15 +99,13 @@ def user_register(*, email: str, password: str, name: str) -> SignIn:
 
 
 def auth_login_password(*, request: HttpRequest, email: str, password: str) -> SignIn:
-    """Check an e-mail address and password (rate limited by allauth) and sign the user in."""
+    """Check an e-mail address and password (under accounts.signin_limits, through allauth's
+    adapter as the pages do) and sign the user in."""
     adapter = get_account_adapter(request)
     try:
         user = adapter.authenticate(request, email=email.strip().lower(), password=password)
-    except DjangoValidationError as exc:
-        raise TooManyAttempts(
-            "Too many failed sign-in attempts. Please wait a few minutes and try again.",
-            {"retry_after": TooManyAttempts.retry_after},
-        ) from exc
+    except SignInLimited as exc:
+        raise TooManyAttempts(exc.message, retry_after=exc.retry_after) from exc
     if user is None or not user.is_active:
         raise ServiceError(
             "The e-mail address or password is not correct.", code=ErrorCode.UNAUTHORIZED_ACCESS
@@ -270,11 +275,7 @@ def _discord_provider(request: HttpRequest) -> Any:
     except SocialApp.DoesNotExist:
         provider = None
     if provider is None or not provider.app.client_id:
-        raise ServiceError(
-            "Sign-in with Discord is not set up on this server. "
-            "Sign in with your e-mail address and password instead.",
-            {"provider": DISCORD},
-        )
+        raise ServiceError(DISCORD_NOT_SET_UP, {"provider": DISCORD})
     return provider
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpResponseRedirect
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +26,7 @@ from clips.selectors import (
 )
 from clips.storage import storage_download_url, storage_url
 from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
+from config.parsers import JSONParser
 from processing.api import JobSerializer
 from projects.selectors import get_project_for_user
 

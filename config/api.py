@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -14,6 +22,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.ratelimit import RateLimited
 
 
 class ErrorCode:
@@ -105,6 +115,29 @@ def error_response(
     )
 
 
+def body_too_large_error() -> ApiError:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return ApiError(
+        ErrorCode.FILE_TOO_LARGE,
+        f"The request body is larger than the {limit / 1024**2:g} MiB this server accepts. "
+        "Send less at once (large files go through the chunked upload).",
+        {"max_bytes": limit},
+    )
+
+
+def _suspicious_request_error(exc: SuspiciousOperation) -> ApiError | None:
+    """Django refuses a body too large or with too many form fields or files with a
+    SuspiciousOperation, which it would answer with its HTML 400 page."""
+    if isinstance(exc, RequestDataTooBig):
+        return body_too_large_error()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            "The request has too many form fields or files. Send fewer at once.",
+        )
+    return None
+
+
 def _first_message(detail: Any) -> str:
     if isinstance(detail, dict):
         for field, value in detail.items():
@@ -119,6 +152,15 @@ def _first_message(detail: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as `{"error": {"code", "message", "details"}}`."""
+    if isinstance(exc, SuspiciousOperation):
+        exc = _suspicious_request_error(exc) or exc
+    if isinstance(exc, RateLimited):
+        exc = ApiError(
+            ErrorCode.RATE_LIMITED,
+            exc.message,
+            {"retry_after": exc.retry_after},
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, ApiError):
         return error_response(
             exc.error_code,
@@ -227,6 +269,21 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
             status=status.HTTP_404_NOT_FOUND,
         )
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The URLconf's 400 (`handler400`), for what Django refuses before or outside a DRF view
+    (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        error = (
+            _suspicious_request_error(exception)
+            if isinstance(exception, SuspiciousOperation)
+            else None
+        ) or ApiError(ErrorCode.VALIDATION_ERROR, "The request is malformed.")
+        return JsonResponse(
+            error_body(error.error_code, error.message, error.details), status=error.status_code
+        )
+    return django_bad_request(request, exception)
 
 
 class Pagination(PageNumberPagination):

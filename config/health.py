@@ -93,11 +93,27 @@ def run_checks() -> dict[str, dict[str, object]]:
     return results
 
 
+def backup_summary(database_ok: bool) -> dict[str, object]:
+    """The newest backup's age and verification. Informative only: a stale backup is an alert
+    for an operator (see /metrics), never a reason to take the web out of a load balancer."""
+    if not database_ok:
+        return {"status": "unknown"}
+    from backups.selectors import backup_status
+
+    try:
+        return backup_status().as_dict()
+    except Exception as exc:  # e.g. the table does not exist before `migrate`
+        return {"status": "unknown", "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = run_checks()
     healthy = all(result["status"] == "ok" for result in checks.values())
-    response = JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
-    )
+    body = {
+        "status": "ok" if healthy else "error",
+        "checks": checks,
+        "backup": backup_summary(checks.get("database", {}).get("status") == "ok"),
+    }
+    response = JsonResponse(body, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     return response

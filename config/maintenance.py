@@ -42,6 +42,26 @@ def uploads_expire() -> int:
     return expire()
 
 
+def database_backup() -> str:
+    """The nightly backup (backups/services.py); raises BackupError when it fails."""
+    if not settings.BACKUP_ENABLED:
+        return "backups are switched off (BACKUP_ENABLED)"
+    from backups.services import backup_create
+
+    run = backup_create()
+    return f"{run.storage_key} ({run.size_bytes} bytes)"
+
+
+def backup_check() -> str:
+    """Restore the newest backup into a scratch database and compare its rows."""
+    if not settings.BACKUP_ENABLED:
+        return "backups are switched off (BACKUP_ENABLED)"
+    from backups.services import backup_verify
+
+    run = backup_verify()
+    return f"{run.status}: {run.storage_key} {run.error}".strip()
+
+
 def jobs_recover() -> dict[str, int]:
     """Re-send jobs stuck `running` on a dead worker, and pending jobs whose message was lost."""
     from processing.models import ProcessingJob

@@ -128,6 +128,47 @@ def queue_depths() -> dict[str, int]:
     return depths
 
 
+def _backup_metrics() -> Iterator[Any]:
+    """The newest backup and verification, for alerts such as `time() -
+    clipseq_backup_last_success_timestamp_seconds > 26 * 3600` (0 = never)."""
+    from backups.models import BackupRun
+    from backups.selectors import backup_status
+
+    try:
+        status = backup_status()
+    except Exception:
+        logger.warning("could not read the backup status", exc_info=True)
+        return
+    backup, verification = status.last_backup, status.last_verification
+    families = {
+        "clipseq_backup_last_success_timestamp_seconds": (
+            "When the newest successful backup finished (Unix time; 0: never).",
+            backup.finished_at.timestamp() if backup else 0.0,
+        ),
+        "clipseq_backup_last_size_bytes": (
+            "Size of the newest successful backup.",
+            float(backup.size_bytes or 0) if backup else 0.0,
+        ),
+        "clipseq_backup_verification_timestamp_seconds": (
+            "When the newest restore check finished (Unix time; 0: never).",
+            verification.finished_at.timestamp() if verification else 0.0,
+        ),
+        "clipseq_backup_verification_ok": (
+            "1 if the newest restore check found every table's rows, else 0.",
+            1.0
+            if verification is not None and verification.status == BackupRun.Status.SUCCEEDED
+            else 0.0,
+        ),
+    }
+    if status.age_seconds is not None:
+        families["clipseq_backup_age_seconds"] = (
+            "Age of the newest successful backup.",
+            status.age_seconds,
+        )
+    for name, (text, value) in families.items():
+        yield GaugeMetricFamily(name, text, value=value)
+
+
 class _ClusterCollector(Collector):
     def collect(self) -> Iterator[Any]:
         try:
@@ -170,6 +211,7 @@ class _ClusterCollector(Collector):
         except Exception:
             logger.warning("could not read queue depths", exc_info=True)
         yield depth
+        yield from _backup_metrics()
 
     def describe(self) -> Iterator[Any]:
         return iter(())

@@ -12,10 +12,12 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
 from django.utils.deprecation import MiddlewareMixin
 
 from config.api import ErrorCode, error_body
 from config.logging import request_id_var
+from config.ratelimit import RateLimited
 
 logger = logging.getLogger("clipseq.request")
 
@@ -126,4 +128,35 @@ class ServiceUnavailableMiddleware(MiddlewareMixin):
         else:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "5"
+        return response
+
+
+class RateLimitedMiddleware(MiddlewareMixin):
+    """A limit reached outside DRF's throttles (a sign-in form's, config.ratelimit.RateLimited)
+    answers 429 with Retry-After: the contract's error body on /api/, a page elsewhere."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
+        if not isinstance(exception, RateLimited):
+            return None
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(
+                error_body(
+                    ErrorCode.RATE_LIMITED,
+                    exception.message,
+                    {"retry_after": exception.retry_after},
+                ),
+                status=429,
+            )
+        else:
+            response = TemplateResponse(
+                request,
+                "429.html",
+                {
+                    "message": exception.message,
+                    "retry_after": exception.retry_after,
+                    "back_url": request.path,
+                },
+                status=429,
+            ).render()
+        response["Retry-After"] = str(exception.retry_after)
         return response

@@ -12,6 +12,9 @@ Scopes (limits from `settings.RATE_LIMITS`, "N/sec|min|hour|day"):
 - `auth`: sign-in, registration and token refresh, per client address (password guessing);
 - `upload`: starting uploads and sending chunks, per user (or address).
 
+Sign-in forms count failed passwords with the same counters (accounts/signin_limits.py) and
+raise `RateLimited`, which the API and the pages answer with 429 and Retry-After.
+
 The client address is REMOTE_ADDR unless proxies are configured: `TRUSTED_PROXIES` (addresses
 or networks) or `NUM_PROXIES` (how many proxies append to X-Forwarded-For). A client-sent
 X-Forwarded-For is never trusted by default, so it cannot reset a per-address limit.
@@ -98,32 +101,81 @@ def _counter_error(exc: Exception) -> bool:
     return isinstance(exc, redis.exceptions.RedisError)
 
 
-def hit(key: str, rate: Rate) -> tuple[int, float]:
-    """Count one request against `key`; returns (requests in this window, seconds left)."""
+class RateLimited(Exception):
+    """Raised outside DRF's throttles (e.g. by a sign-in form) when a limit is reached; the API
+    answers 429 RATE_LIMITED and pages a 429 page, both with Retry-After."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = max(1, int(retry_after))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One request counted against a window; `rollback` takes it back (e.g. a sign-in that
+    turned out to be no failure)."""
+
+    cache_key: str
+    count: int
+    seconds_left: float
+
+    def rollback(self) -> None:
+        try:
+            cache.decr(self.cache_key)
+        except ValueError:
+            pass  # the window has ended meanwhile: nothing left to take back
+
+
+def _cache_down() -> Exception:
+    # Imported here: config.api imports DRF's views, which import these throttles.
+    from config.api import ApiError, ErrorCode
+
+    return ApiError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "The service is briefly unavailable. Please try again in a few seconds.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _window(key: str, rate: Rate) -> tuple[str, float]:
     now = time.time()
     window = int(now // rate.period)
-    cache_key = f"{settings.RATE_LIMIT_NAMESPACE}:{key}:{window}"
-    seconds_left = (window + 1) * rate.period - now
+    return f"{settings.RATE_LIMIT_NAMESPACE}:{key}:{window}", (window + 1) * rate.period - now
+
+
+def consume(key: str, rate: Rate) -> Usage:
+    """Count one request against `key` in the current window of `rate`."""
+    cache_key, seconds_left = _window(key, rate)
     timeout = rate.period + 1
     try:
         for _ in range(3):
             cache.add(cache_key, 0, timeout)
             try:
-                return cache.incr(cache_key), seconds_left
+                return Usage(cache_key, cache.incr(cache_key), seconds_left)
             except ValueError:
                 continue  # the window expired between add and incr: create it again
         raise RuntimeError(f"could not count a request against {cache_key}")
     except Exception as exc:
         if _counter_error(exc):
-            # Imported here: config.api imports DRF's views, which import these throttles.
-            from config.api import ApiError, ErrorCode
-
-            raise ApiError(
-                ErrorCode.SERVICE_UNAVAILABLE,
-                "The service is briefly unavailable. Please try again in a few seconds.",
-                headers={"Retry-After": "5"},
-            ) from exc
+            raise _cache_down() from exc
         raise
+
+
+def forget(key: str, rate: Rate) -> None:
+    """Drop the current window's count of `key`."""
+    try:
+        cache.delete(_window(key, rate)[0])
+    except Exception as exc:
+        if _counter_error(exc):
+            raise _cache_down() from exc
+        raise
+
+
+def hit(key: str, rate: Rate) -> tuple[int, float]:
+    """Count one request against `key`; returns (requests in this window, seconds left)."""
+    usage = consume(key, rate)
+    return usage.count, usage.seconds_left
 
 
 class CacheRateThrottle(BaseThrottle):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+from django.conf import settings
 from django.core.cache import cache
 
 from config import maintenance
@@ -54,6 +55,21 @@ def reconcile_storage_usage() -> None:
     logger.info("corrected storage_used of %d users", maintenance.storage_usage_reconcile())
 
 
+# A dump or a restore check of a large database may take hours (BACKUP_TIMEOUT_SECONDS each
+# for pg_dump and for pg_restore).
+_BACKUP_TIME_LIMIT_MS = 2 * settings.BACKUP_TIMEOUT_SECONDS * 1000 + _TIME_LIMIT_MS
+
+
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_BACKUP_TIME_LIMIT_MS)
+def backup_database() -> None:
+    logger.info("backup: %s", maintenance.database_backup())
+
+
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_BACKUP_TIME_LIMIT_MS)
+def verify_backup() -> None:
+    logger.info("backup verification: %s", maintenance.backup_check())
+
+
 @dataclass(frozen=True)
 class Entry:
     actor: Any
@@ -68,6 +84,9 @@ SCHEDULE: list[Entry] = [
     Entry(remove_tmp_orphans, "interval", {"hours": 1}),
     Entry(remove_storage_orphans, "cron", {"hour": 2, "minute": 30}),
     Entry(reconcile_storage_usage, "cron", {"hour": 3, "minute": 0}),
+    Entry(backup_database, "cron", {"hour": 1, "minute": 30}),
+    # Long after the backup, so that it checks tonight's.
+    Entry(verify_backup, "cron", {"hour": 4, "minute": 30}),
 ]
 
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "corsheaders",
     "csp",
     "channels",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "clips",
     "timeline",
     "processing",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -71,8 +73,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.ProviderNotConfiguredMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.ServiceUnavailableMiddleware",
+    "config.middleware.RateLimitedMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -259,6 +263,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_SIZE + 1024**2
 # spooled to a temporary file first and read back: that disk round trip halved throughput.
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_SIZE + 1024**2
 FILE_UPLOAD_TEMP_DIR = None
+# A timeline longer than this (seconds) or with more segments is refused (timeline/limits.py).
+TIMELINE_MAX_DURATION = env_int("TIMELINE_MAX_DURATION", 12 * 3600)
+TIMELINE_MAX_SEGMENTS = env_int("TIMELINE_MAX_SEGMENTS", 2000)
 LOCAL_REGISTRATION_ENABLED = env_bool("LOCAL_REGISTRATION_ENABLED", default=True)
 LOUDNESS_TARGET_LUFS = env_float("LOUDNESS_TARGET_LUFS", -14.0)
 LOUDNESS_TRUE_PEAK_DBTP = env_float("LOUDNESS_TRUE_PEAK_DBTP", -1.5)
@@ -282,6 +289,20 @@ CLAMD_TIMEOUT_SECONDS = env_float("CLAMD_TIMEOUT_SECONDS", 120.0)
 # While clamd is unreachable a clip waits ("scan pending") and its scan is retried this often.
 CLAMD_RETRY_SECONDS = env_int("CLAMD_RETRY_SECONDS", 60)
 
+# --- Backups (backups/services.py) ----------------------------------------------------------
+# Nightly pg_dump to the default storage under BACKUP_PREFIX/, and a nightly restore check.
+BACKUP_ENABLED = env_bool("BACKUP_ENABLED", default=not EMBEDDED)
+BACKUP_PREFIX = env_str("BACKUP_PREFIX", "backups")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 14)
+# /healthz and /metrics call the newest backup stale past this age.
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26)
+BACKUP_TIMEOUT_SECONDS = env_int("BACKUP_TIMEOUT_SECONDS", 3 * 3600)
+# The scratch database a verification restores into (default: <database name>_restore_check);
+# the database user needs CREATEDB.
+BACKUP_VERIFY_DATABASE = env_str("BACKUP_VERIFY_DATABASE")
+PG_DUMP_BINARY = env_str("PG_DUMP_BINARY", "pg_dump")
+PG_RESTORE_BINARY = env_str("PG_RESTORE_BINARY", "pg_restore")
+
 # --- Django REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -294,6 +315,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON with a size and nesting limit (config/parsers.py); forms as DRF parses them.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_THROTTLE_CLASSES": [
         "config.ratelimit.IPRateThrottle",
@@ -307,6 +334,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload clips, arrange a timeline and export one finished video.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -330,6 +360,9 @@ ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# allauth's failed-login limit (per e-mail address, from anywhere) let anyone lock anyone out;
+# accounts/signin_limits.py replaces it on every sign-in form.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
@@ -412,6 +445,12 @@ RATE_LIMITS = {
     "upload": env_str("RATE_LIMIT_UPLOAD", "600/min"),
 }
 RATE_LIMIT_NAMESPACE = env_str("RATE_LIMIT_NAMESPACE", "rl")
+# Failed passwords on every sign-in form (accounts/signin_limits.py explains the three).
+SIGNIN_LIMITS = {
+    "account_address": env_str("SIGNIN_LIMIT_ACCOUNT_ADDRESS", "5/15min"),
+    "address": env_str("SIGNIN_LIMIT_ADDRESS", "30/15min"),
+    "account": env_str("SIGNIN_LIMIT_ACCOUNT", "50/15min"),
+}
 # Who may set X-Forwarded-For: the number of proxies in front (nginx: 1), or their addresses.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
@@ -453,8 +492,7 @@ def _media_origins() -> list[str]:
 
 CSP_MEDIA_ORIGINS = _media_origins()
 CONTENT_SECURITY_POLICY = {
-    # The Swagger UI loads its bundle from a CDN; it is documentation, not the app.
-    "EXCLUDE_URL_PREFIXES": ["/api/docs"],
+    # Every page, the API docs included (their Swagger UI comes from our static files).
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],

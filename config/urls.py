@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.urls")),
@@ -11,11 +11,17 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("processing.urls")),
     path("", include("processing.export_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The page and its init script (?script=) are separate, so no inline script is needed.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
 ]
 
 # An unmatched /api/ address answers the contract's JSON error body, not an HTML page.
 handler404 = "config.api.not_found"
+handler400 = "config.api.bad_request"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),

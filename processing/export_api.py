@@ -12,12 +12,13 @@ from django.http import HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ApiError, ErrorCode, error_responses
+from config.parsers import JSONParser
 from processing.api import JobSerializer
 from processing.export import LOUDNESS_TARGETS, export_download_url, export_start
 from processing.ffmpeg.export import DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES

@@ -20,7 +20,9 @@ from opentimelineio.opentime import RationalTime, TimeRange
 
 from clips.models import Clip
 from config.api import ServiceError
+from config.parsers import JSONTooDeep, json_parse
 from projects.models import Project
+from timeline.limits import segment_count_check
 from timeline.models import TimelineSegment
 from timeline.selectors import timeline_end, timeline_segments
 from timeline.services import timeline_replace
@@ -29,6 +31,8 @@ METADATA_KEY = "clip_sequencer"
 MEDIA_URL_PREFIX = "clipseq:clip/"
 DEFAULT_RATE = 30.0
 MILLISECOND = Decimal("0.001")
+# Times beyond this are refused as unreadable; shorter ones still meet the timeline's own limit.
+OTIO_MAX_SECONDS = 1e9
 
 
 def _clip_rate(clip: Clip) -> float:
@@ -120,15 +124,41 @@ def timeline_to_otio(*, project: Project) -> str:
 # --- Import -----------------------------------------------------------------------------------
 
 
-def _seconds(value: RationalTime) -> Decimal:
-    return Decimal(repr(value.to_seconds())).quantize(MILLISECOND, rounding=ROUND_HALF_UP)
-
-
 def _invalid(message: str, **details: Any) -> ServiceError:
     return ServiceError(message, details)
 
 
+def _seconds(value: RationalTime, *, where: str) -> Decimal:
+    """Seconds of an OTIO time; a rate of 0 (infinite seconds), NaN or an absurd value is the
+    file's fault, never a crash."""
+    seconds = value.to_seconds()
+    if not (value.rate > 0 and math.isfinite(seconds) and abs(seconds) <= OTIO_MAX_SECONDS):
+        raise _invalid(
+            f"The .otio file has a time that is not a usable number of seconds ({where}: "
+            f"{value.value!r} at rate {value.rate!r}). Export it again from your editor.",
+            item=where,
+        )
+    return Decimal(repr(seconds)).quantize(MILLISECOND, rounding=ROUND_HALF_UP)
+
+
 def _parse(document: str) -> otio.schema.Timeline:
+    # OTIO's C++ reader recurses without a limit: a file nested ~100,000 levels deep (600 KB)
+    # kills the whole process with a segmentation fault. Python's parser checks it first (real
+    # .otio files nest about 15 levels) and refuses what is not JSON at all.
+    try:
+        # OTIO writes a NaN time as NaN: let it through to be named below.
+        json_parse(document, allow_constants=True)
+    except JSONTooDeep as exc:
+        raise _invalid(
+            f"The .otio file is nested more than {exc.limit} levels deep; no editor writes "
+            "that. Export it again as .otio.",
+            max_depth=exc.limit,
+        ) from None
+    except ValueError as exc:
+        raise _invalid(
+            "This is not an OpenTimelineIO (.otio) file we can read. Export it again as .otio.",
+            reason=str(exc)[:300],
+        ) from exc
     try:
         parsed = otio.adapters.read_from_string(document, "otio_json")
     except Exception as exc:  # the OTIO reader raises assorted exception types
@@ -180,18 +210,29 @@ def _segments_from(timeline: otio.schema.Timeline, clips: list[Clip]) -> list[di
             if clip is None:
                 unknown.append(item.name or getattr(item.media_reference, "name", "") or "?")
                 continue
-            placed = track.range_of_child_at_index(index)
-            source = item.trimmed_range()
+            where = item.name or f"{track.name or layer} item {index + 1}"
+            try:
+                placed = track.range_of_child_at_index(index)
+                source = item.trimmed_range()
+            except (ValueError, ArithmeticError, TypeError) as exc:
+                raise _invalid(
+                    f"The .otio file has an item whose place in time cannot be computed "
+                    f"({where}). Export it again from your editor.",
+                    item=where,
+                    reason=str(exc)[:300],
+                ) from exc
             segments.append(
                 {
                     "clip_id": clip.pk,
                     "name": (item.name or clip.name)[:255],
                     "layer": layer,
-                    "start_time": _seconds(placed.start_time),
-                    "source_start": max(Decimal(0), _seconds(source.start_time)),
-                    "duration": _seconds(placed.duration),
+                    "start_time": _seconds(placed.start_time, where=where),
+                    "source_start": max(Decimal(0), _seconds(source.start_time, where=where)),
+                    "duration": _seconds(placed.duration, where=where),
                 }
             )
+            # Stop reading a file with far too many clips as soon as it has one too many.
+            segment_count_check(len(segments))
     if unknown:
         raise _invalid(
             "These media of the .otio file are not clips of this project: "

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
 from projects.selectors import get_project_for_user
+from timeline.limits import segment_count_error
 from timeline.models import TimelineChange, TimelineSegment
 from timeline.selectors import (
     deleted_segment_for_user,
@@ -26,7 +27,6 @@ from timeline.selectors import (
 )
 from timeline.services import (
     GONE_MESSAGE,
-    MAX_SEGMENTS,
     segment_create,
     segment_delete,
     segment_update,
@@ -99,11 +99,20 @@ class TimelineSegmentInputSerializer(SegmentInputSerializer):
     id = serializers.UUIDField(required=False, allow_null=True)
 
 
+class SegmentListField(serializers.ListField):
+    """Refuses too many segments before validating each one (which would take seconds)."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list):
+            error = segment_count_error(len(data))
+            if error is not None:
+                raise serializers.ValidationError(error.message)
+        return super().to_internal_value(data)
+
+
 class TimelineInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=0)
-    segments = serializers.ListField(
-        child=TimelineSegmentInputSerializer(), max_length=MAX_SEGMENTS, allow_empty=True
-    )
+    segments = SegmentListField(child=TimelineSegmentInputSerializer(), allow_empty=True)
 
 
 class SegmentUpdateInputSerializer(SegmentInputSerializer):

@@ -29,6 +29,7 @@ from projects.models import Project
 from timeline import changes
 from timeline.changes import SEGMENT_FIELDS, segment_json
 from timeline.events import Op, timeline_op_message
+from timeline.limits import segment_count_check, segment_end_check
 from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
 from timeline.selectors import timeline_at_version, timeline_end, timeline_segments
 
@@ -37,10 +38,6 @@ CLIP_END_TOLERANCE = Decimal("0.001")
 
 # Clips whose media cannot be placed on a timeline, whatever their probed duration.
 UNUSABLE_CLIP_STATUSES = (Clip.Status.UPLOADING, Clip.Status.FAILED)
-
-# The most segments a timeline holds (API.md "Limits"; TIMELINE_MAX_SEGMENTS once the limits
-# land in one validation function).
-MAX_SEGMENTS = 2000
 
 # A full segment list is stored with every SNAPSHOT_EVERY-th version (and with every
 # whole-timeline change), so rebuilding any version replays fewer ops than this.
@@ -88,6 +85,16 @@ def _error(
     **extra: Any,
 ) -> NoReturn:
     raise ServiceError(f"{label}: {text}", {**placed_details, "field": field, **extra}, code=code)
+
+
+def _check_limits(placed: _Placed) -> None:
+    segment = placed.segment
+    segment_end_check(
+        start_time=segment.start_time,
+        duration=segment.duration,
+        label=placed.label,
+        details=placed.details,
+    )
 
 
 def _check_clip(
@@ -323,6 +330,7 @@ def timeline_replace(
     A segment that names the id of one of this timeline's segments keeps that id; any
     other segment gets a new one. Nothing is saved unless every segment is valid.
     """
+    segment_count_check(len(segments))
     with transaction.atomic():
         locked = _lock_project(project, version)
         existing = {s.pk: s for s in TimelineSegment.objects.filter(project=locked)}
@@ -341,6 +349,7 @@ def timeline_replace(
                 if name in data:
                     setattr(segment, name, data[name])
             item = _Placed(label=f"segments[{index}]", details={"segment": index}, segment=segment)
+            _check_limits(item)
             clip = _check_clip(item, clips)
             if not segment.name:
                 segment.name = clip.name
@@ -366,13 +375,10 @@ def segment_create(*, project: Project, user: Any, **fields: Any) -> TimelineSeg
         raise ServiceError(f"These segment fields cannot be set: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         locked = _lock_project(project, None)
-        if TimelineSegment.objects.filter(project=locked).count() >= MAX_SEGMENTS:
-            raise ServiceError(
-                f"A timeline holds at most {MAX_SEGMENTS} segments. Remove some first.",
-                {"max_segments": MAX_SEGMENTS},
-            )
+        segment_count_check(TimelineSegment.objects.filter(project=locked).count() + 1)
         segment = TimelineSegment(project=locked, **fields)
         item = _Placed(label="This segment", details={"segment": None}, segment=segment)
+        _check_limits(item)
         clip = _check_clip(item, _project_clips(locked, [segment.clip_id]))
         if not segment.name:
             segment.name = clip.name
@@ -418,6 +424,8 @@ def segment_update(
         if "clip_id" in changed and "name" not in fields:
             current.name = ""
         item = _Placed(label="This segment", details=details, segment=current)
+        if changed & {"start_time", "duration"}:
+            _check_limits(item)
         clip = stored_clip
         # A segment already lies inside its clip: check again only what this edit changes.
         if changed & {"clip_id", "source_start", "duration"}:

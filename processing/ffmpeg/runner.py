@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -31,12 +32,27 @@ CANCEL_POLL_SECONDS = 0.25
 KILL_GRACE_SECONDS = 1.0
 
 
+# An absolute path, bare or as FFmpeg's `file:` URL, up to a space, a quote or the colon FFmpeg
+# prints after it. Not a URL's path (`//host/x`) nor a fraction (`30000/1001`).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w/.~-])(?:file:)?(?:/[^\s/'\":,]+)+/?")
+
+
+def strip_paths(text: str) -> str:
+    """Replace every absolute path in FFmpeg/ffprobe output with its last part.
+
+    Error output reaches API answers (a probe's reason for refusing a file) and job errors:
+    the server's folders (the temp dir, the media root) are nobody's business there, while the
+    file's own name still tells which input it was about."""
+    return _ABSOLUTE_PATH.sub(lambda match: match.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
 class FFmpegError(Exception):
-    """FFmpeg failed, timed out or was cancelled; `stderr` holds the tail of its error output."""
+    """FFmpeg failed, timed out or was cancelled; `stderr` holds the tail of its error output,
+    without the server's paths (`strip_paths`), as it may be shown to users."""
 
     def __init__(self, message: str, *, stderr: str = "", returncode: int | None = None) -> None:
-        super().__init__(message)
-        self.stderr = stderr
+        super().__init__(strip_paths(message))
+        self.stderr = strip_paths(stderr)
         self.returncode = returncode
 
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
-    # allauth counts failed sign-ins in the cache; one test's failures must not lock out another.
+    # Failed sign-ins are counted in the cache; one test's failures must not lock out another.
     cache.clear()
 
 

@@ -268,6 +268,8 @@ def test_the_scheduler_keeps_every_maintenance_job() -> None:
         "remove_tmp_orphans",
         "remove_storage_orphans",
         "reconcile_storage_usage",
+        "backup_database",
+        "verify_backup",
     }
     assert str(jobs["reconcile_storage_usage"].trigger) == "cron[hour='3', minute='0']"
     for job in jobs.values():

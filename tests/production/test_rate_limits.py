@@ -104,7 +104,9 @@ def test_it_trusts_only_the_hop_its_proxy_appended(settings: Any, anon_api: Any)
 
     # The attacker writes a new fake address each time; nginx appends the real one.
     statuses = [login(f"10.9.9.{i}, 203.0.113.7") for i in range(3)]
-    body["email"] = f"{uuid.uuid4().hex}@example.com"  # allauth also limits per e-mail address
+    body["email"] = (
+        f"{uuid.uuid4().hex}@example.com"  # failed passwords are also counted per account
+    )
     other_client = login("203.0.113.8")
 
     assert statuses[2] == 429
