@@ -12,7 +12,6 @@ from clips.models import Clip
 from projects.models import Project
 from tests.projects.factories import make_clip, make_project
 from timeline.models import TimelineChange, TimelineSegment
-from timeline.services import MAX_SEGMENTS
 
 
 def url(project: Project) -> str:
@@ -147,8 +146,9 @@ def test_it_names_the_field_that_is_wrong(
 
 
 def test_it_refuses_a_segment_beyond_the_segment_limit(
-    api: Any, project: Project, clip: Clip
+    api: Any, project: Project, clip: Clip, settings: Any
 ) -> None:
+    settings.TIMELINE_MAX_SEGMENTS = MAX_SEGMENTS = 20
     TimelineSegment.objects.bulk_create(
         TimelineSegment(
             project=project,
@@ -163,7 +163,9 @@ def test_it_refuses_a_segment_beyond_the_segment_limit(
     response = api.post(url(project), body(clip, 0, 1, layer="audio"), format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["details"] == {"max_segments": MAX_SEGMENTS}
+    details = response.json()["error"]["details"]
+    assert details["max_segments"] == MAX_SEGMENTS
+    assert details["segments"] == MAX_SEGMENTS + 1
     assert TimelineSegment.objects.filter(project=project).count() == MAX_SEGMENTS
 
 
