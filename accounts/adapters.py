@@ -15,12 +15,21 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from accounts import services
-from config.api import ServiceError
+from common.errors import ServiceError
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return settings.LOCAL_REGISTRATION_ENABLED
+
+    # allauth's password change, set and reset pages all end here.
+    def set_password(self, user: Any, password: str) -> None:
+        services.user_password_set(user=user, password=password)
+
+    def logout(self, request: HttpRequest) -> None:
+        user = getattr(request, "user", None)
+        super().logout(request)
+        services.auth_sockets_recheck(user=user)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.models import User
 from accounts.services import NAME_MAX_LENGTH, SignIn
-from config.api import ApiError, ErrorCode, error_responses, json_text_validator
+from common.api import ApiError, error_responses, json_text_validator
+from common.errors import ErrorCode
 
 BIO_MAX_LENGTH = 5000
 

@@ -22,9 +22,10 @@ from django.http import HttpRequest
 from accounts import selectors
 from accounts.models import User
 from accounts.tokens import TokenPair, token_pair_issue, token_pair_refresh, token_session_end
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
 from projects.models import Project
 from projects.services import project_delete
+from realtime.broadcast import credentials_check_request
 
 DISCORD = "discord"
 DISCORD_AVATAR_URL = "https://cdn.discordapp.com/avatars/{id}/{avatar}.png"
@@ -125,7 +126,25 @@ def auth_logout(*, refresh: str) -> None:
     An unknown or already dead token is not an error (as in RFC 7009): the client wants the
     token gone, and it is.
     """
-    token_session_end(refresh=refresh)
+    user_id = token_session_end(refresh=refresh)
+    if user_id is not None:
+        # Sockets opened with this sign-in's access tokens close now, not when the token expires.
+        credentials_check_request(user_id=user_id)
+
+
+def user_password_set(*, user: User, password: str) -> None:
+    """Set a new password; every sign-in made with the old one ends (Django drops sessions whose
+    password hash no longer matches), and so do the sockets opened with them."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save()
+        credentials_check_request(user_id=user.pk)
+
+
+def auth_sockets_recheck(*, user: Any) -> None:
+    """After a browser sign-out: the user's sockets check their credentials again."""
+    if user is not None and getattr(user, "pk", None) is not None:
+        credentials_check_request(user_id=user.pk)
 
 
 # --- Profile -------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from clips.selectors import (
     upload_progress,
 )
 from clips.storage import storage_download_url, storage_url
-from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
+from common.api import ApiError, Pagination, error_responses, paginated_response
+from common.errors import ErrorCode
 from processing.api import JobSerializer
 from projects.selectors import get_project_for_user
 

@@ -37,11 +37,12 @@ from clips.models import Clip, UploadChunk, UploadSession
 from clips.selectors import upload_progress
 from clips.storage import clip_original_key, clip_prefix, storage_delete_prefix
 from clips.uploads import ChunkStoreError, chunk_store, sha256_of
-from config.api import ErrorCode, ServiceError
-from processing import events
+from common.errors import ErrorCode, ServiceError
 from processing import services as processing_services
 from projects import services as project_services
 from projects.models import Project
+from realtime import messages
+from realtime.broadcast import broadcast, project_group, user_group
 from timeline import services as timeline_services
 
 if TYPE_CHECKING:
@@ -583,15 +584,11 @@ def _chunk_write(*, upload: UploadSession, index: int, data: bytes, digest: str)
                 code=ErrorCode.CONFLICT,
             )
         progress = upload_progress(upload=upload)
-        events.broadcast(
-            {
-                "type": "upload:progress",
-                "upload_id": str(upload.pk),
-                "received_bytes": progress.received_bytes,
-                "size": upload.size,
-            },
-            user_id=upload.owner_id,
-            project_id=upload.clip.project_id,
+        broadcast(
+            messages.upload_progress(
+                upload_id=upload.pk, received_bytes=progress.received_bytes, size=upload.size
+            ),
+            [user_group(upload.owner_id), project_group(upload.clip.project_id)],
         )
 
 

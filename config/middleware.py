@@ -14,7 +14,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
-from config.api import ErrorCode, error_body
+from common.api import error_body
+from common.errors import ErrorCode
 from config.logging import request_id_var
 
 logger = logging.getLogger("clipseq.request")

@@ -115,8 +115,9 @@ def hit(key: str, rate: Rate) -> tuple[int, float]:
         raise RuntimeError(f"could not count a request against {cache_key}")
     except Exception as exc:
         if _counter_error(exc):
-            # Imported here: config.api imports DRF's views, which import these throttles.
-            from config.api import ApiError, ErrorCode
+            # Imported here: common.api imports DRF's views, which import these throttles.
+            from common.api import ApiError
+            from common.errors import ErrorCode
 
             raise ApiError(
                 ErrorCode.SERVICE_UNAVAILABLE,

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "clips",
     "timeline",
     "processing",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -289,9 +290,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "COERCE_DECIMAL_TO_STRING": False,
@@ -310,7 +311,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api.document_response_headers",
+        "common.api.document_response_headers",
     ],
     # Several models have a `status` field with its own choices: name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
@@ -318,7 +319,7 @@ SPECTACULAR_SETTINGS = {
         "ClipStatusEnum": "clips.models.Clip.Status",
         "UploadStatusEnum": "clips.models.UploadSession.Status",
         "JobStatusEnum": "processing.models.ProcessingJob.Status",
-        "ErrorCodeEnum": "config.api.ERROR_CODES",
+        "ErrorCodeEnum": "common.api.ERROR_CODES",
     },
 }
 

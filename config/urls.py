@@ -15,7 +15,7 @@ api_patterns: list[URLPattern | URLResolver] = [
 ]
 
 # An unmatched /api/ address answers the contract's JSON error body, not an HTML page.
-handler404 = "config.api.not_found"
+handler404 = "common.api.not_found"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),

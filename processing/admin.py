@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from config.api import ServiceError
+from common.errors import ServiceError
 from processing.models import ProcessingJob
 from processing.services import job_cancel
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clips.selectors import get_clip_for_user
-from config.api import Pagination, error_responses, json_text_validator, paginated_response
+from common.api import Pagination, error_responses, json_text_validator, paginated_response
 from processing.models import ProcessingJob
 from processing.selectors import get_job_for_user, job_list
 from processing.services import CLIP_OPERATIONS, clip_process_start, job_cancel

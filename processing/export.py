@@ -32,7 +32,7 @@ from django.db import connection, transaction
 
 from clips.models import Clip
 from clips.storage import export_prefix, storage_url
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
 from processing.ffmpeg import export as builders
 from processing.ffmpeg.commands import keyframes_probe_args
 from processing.ffmpeg.runner import (

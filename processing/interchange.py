@@ -19,7 +19,7 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from clips.models import Clip
-from config.api import ServiceError
+from common.errors import ServiceError
 from projects.models import Project
 from timeline.models import TimelineSegment
 from timeline.selectors import timeline_end, timeline_segments

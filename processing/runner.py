@@ -28,9 +28,10 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from processing import events
 from processing.ffmpeg.runner import FFmpegCancelled, FFmpegError, FFmpegResult, run_ffmpeg
 from processing.models import ProcessingJob
+from realtime import messages
+from realtime.broadcast import broadcast, project_group, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class JobContext:
         ).update(progress=value, heartbeat_at=timezone.now())
         if updated:
             self.job.progress = value
-            events.send_now(job_groups(self.job), progress_message(self.job))
+            broadcast(progress_message(self.job), job_groups(self.job))
 
     def run_ffmpeg(
         self, args: list[str], *, duration: float | None, span: tuple[float, float]
@@ -148,15 +149,14 @@ class JobContext:
 
 
 def job_groups(job: ProcessingJob) -> list[str]:
-    groups = [events.user_group(job.owner_id)]
+    groups = [user_group(job.owner_id)]
     if job.project_id:
-        groups.append(events.project_group(job.project_id))
+        groups.append(project_group(job.project_id))
     return groups
 
 
-def progress_message(job: ProcessingJob) -> dict[str, Any]:
+def _message_fields(job: ProcessingJob) -> dict[str, Any]:
     return {
-        "type": "processing:progress",
         "job_id": job.pk,
         "job_type": job.job_type,
         "clip_id": job.clip_id,
@@ -166,15 +166,14 @@ def progress_message(job: ProcessingJob) -> dict[str, Any]:
     }
 
 
+def progress_message(job: ProcessingJob) -> dict[str, Any]:
+    return messages.processing_progress(**_message_fields(job))
+
+
 def finished_message(job: ProcessingJob) -> dict[str, Any]:
-    message = progress_message(job)
     if job.status == ProcessingJob.Status.COMPLETED:
-        message["type"] = "processing:completed"
-        message["output_data"] = job.output_data
-    else:
-        message["type"] = "processing:failed"
-        message["error_message"] = job.error_message
-    return message
+        return messages.processing_completed(**_message_fields(job), output_data=job.output_data)
+    return messages.processing_failed(**_message_fields(job), error_message=job.error_message)
 
 
 def _claim(job_id: uuid.UUID | str) -> ProcessingJob | None:
@@ -227,7 +226,7 @@ def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:
     ctx = JobContext(job, tmp_dir)
     heartbeat = _Heartbeat(job.pk)
     heartbeat.start()
-    events.send_now(job_groups(job), progress_message(job))
+    broadcast(progress_message(job), job_groups(job))
     outcome: dict[str, Any]
     try:
         output = handler_for(job.job_type)(ctx)
@@ -295,7 +294,7 @@ def _defer(job: ProcessingJob, exc: JobDeferred) -> ProcessingJob:
         if deferred:
             message = progress_message(job)
             groups = job_groups(job)
-            transaction.on_commit(lambda: events.send_now(groups, message))
+            broadcast(message, groups)
             transaction.on_commit(lambda: job_send(job, delay_seconds=exc.delay_seconds))
     logger.info("job %s deferred for %s s: %s", job.pk, exc.delay_seconds, exc.user_message)
     return job
@@ -318,7 +317,7 @@ def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
         job.refresh_from_db()
         message = finished_message(job)
         groups = job_groups(job)
-        transaction.on_commit(lambda: events.send_now(groups, message))
+        broadcast(message, groups)
         # In the same transaction as the final status: nobody may see a completed export
         # whose project still says `exporting`, or a finished step whose clip lags behind.
         run_after_finish_hooks(job)

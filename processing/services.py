@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from config.api import ErrorCode, ServiceError
-from processing import events
+from common.errors import ErrorCode, ServiceError
 from processing.models import ProcessingJob
 from processing.runner import STALE_AFTER, finished_message, job_groups, run_after_finish_hooks
+from realtime.broadcast import broadcast
 
 if TYPE_CHECKING:
     from clips.models import Clip
@@ -89,7 +89,7 @@ def job_cancel(*, job: ProcessingJob) -> ProcessingJob:
             )
         message = finished_message(job)
         groups = job_groups(job)
-        transaction.on_commit(lambda: events.send_now(groups, message))
+        broadcast(message, groups)
         if previous == ProcessingJob.Status.PENDING:
             # No worker will ever finish this job, so its pipeline moves on from here.
             transaction.on_commit(lambda: run_after_finish_hooks(job))

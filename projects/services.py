@@ -16,7 +16,7 @@ from accounts.models import User
 from clips.models import Clip, UploadSession
 from clips.storage import clip_prefix, export_prefix, storage_delete_prefix
 from clips.uploads import chunk_store
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
 from projects.models import Project
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError, ErrorCode, error_responses
+from common.api import ApiError, error_responses
+from common.errors import ErrorCode
 from projects.selectors import get_project_for_user
 from timeline.models import TimelineSegment
 from timeline.selectors import get_segment_for_user, timeline_get

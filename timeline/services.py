@@ -18,9 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from clips.models import Clip
-from config.api import ErrorCode, ServiceError
-from processing.events import broadcast
+from common.errors import ErrorCode, ServiceError
 from projects.models import Project
+from realtime import messages
+from realtime.broadcast import broadcast, project_group
 from timeline.models import TimelineSegment
 from timeline.selectors import timeline_end
 
@@ -122,13 +123,10 @@ def _commit_version(project: Project, *, by: Any) -> None:
     project.total_duration = timeline_end(project_id=project.pk)
     project.save(update_fields=["timeline_version", "total_duration", "updated_at"])
     broadcast(
-        {
-            "type": "timeline:updated",
-            "project_id": project.pk,
-            "version": project.timeline_version,
-            "by": getattr(by, "pk", by),
-        },
-        project_id=project.pk,
+        messages.timeline_updated(
+            project_id=project.pk, version=project.timeline_version, by=getattr(by, "pk", by)
+        ),
+        [project_group(project.pk)],
     )
 
 

@@ -17,7 +17,7 @@ from django.db.models import F
 from accounts.models import User
 from clips.models import Clip
 from clips.storage import clip_original_key
-from config.api import ServiceError
+from common.errors import ServiceError
 from processing.ffmpeg import commands
 from processing.ffmpeg.runner import run_ffmpeg
 from processing.files import storage_delete_quietly, storage_replace

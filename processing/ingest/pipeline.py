@@ -15,11 +15,12 @@ from typing import Any
 from django.db import transaction
 
 from clips.models import Clip
-from config.api import ErrorCode, ServiceError
-from processing import events
+from common.errors import ErrorCode, ServiceError
 from processing.models import ProcessingJob
 from processing.runner import after_finish
 from processing.scan import clamd_configured
+from realtime import messages
+from realtime.broadcast import broadcast, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +99,9 @@ def _clip_failed(clip: Clip, job: ProcessingJob, run: str) -> None:
             job_cancel(job=sibling)
         except ServiceError:
             pass  # it finished in between
-    events.broadcast(
-        {"type": "notification", "level": "error", "message": f"“{clip.name}”: {message}"},
-        user_id=clip.owner_id,
+    broadcast(
+        messages.notification(level="error", message=f"“{clip.name}”: {message}"),
+        [user_group(clip.owner_id)],
     )
 
 
@@ -108,9 +109,9 @@ def _clip_ready(clip: Clip) -> None:
     clip.status = Clip.Status.READY
     clip.error_message = ""
     clip.save(update_fields=["status", "error_message", "updated_at"])
-    events.broadcast(
-        {"type": "notification", "level": "success", "message": f"“{clip.name}” is ready."},
-        user_id=clip.owner_id,
+    broadcast(
+        messages.notification(level="success", message=f"“{clip.name}” is ready."),
+        [user_group(clip.owner_id)],
     )
 
 

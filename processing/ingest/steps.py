@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from clips.storage import clip_derived_key, storage_url
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
 from processing.ffmpeg import commands
 from processing.ffmpeg.runner import FFmpegError, run_ffmpeg, run_ffprobe_lines
 from processing.files import storage_replace

@@ -1,0 +1,116 @@
+"""The server's websocket messages (API.md, "WebSocket"): one builder per message type.
+
+Every message a client receives is built here, so the list below is the whole vocabulary;
+static/js/messages.js holds the same list for the browser (tests/realtime checks they agree).
+Builders take plain values, never models: realtime knows no app above it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+PROCESSING_PROGRESS = "processing:progress"
+PROCESSING_COMPLETED = "processing:completed"
+PROCESSING_FAILED = "processing:failed"
+UPLOAD_PROGRESS = "upload:progress"
+TIMELINE_UPDATED = "timeline:updated"
+NOTIFICATION = "notification"
+# The answer to a client's {"type": "ping"} (keeps proxies from closing an idle socket).
+PONG = "pong"
+
+MESSAGE_TYPES = (
+    PROCESSING_PROGRESS,
+    PROCESSING_COMPLETED,
+    PROCESSING_FAILED,
+    UPLOAD_PROGRESS,
+    TIMELINE_UPDATED,
+    NOTIFICATION,
+    PONG,
+)
+
+Id = uuid.UUID | str | None
+
+
+def processing_progress(
+    *, job_id: Id, job_type: str, clip_id: Id, project_id: Id, progress: float, status: str
+) -> dict[str, Any]:
+    return {
+        "type": PROCESSING_PROGRESS,
+        "job_id": job_id,
+        "job_type": job_type,
+        "clip_id": clip_id,
+        "project_id": project_id,
+        "progress": progress,
+        "status": status,
+    }
+
+
+def processing_completed(
+    *,
+    job_id: Id,
+    job_type: str,
+    clip_id: Id,
+    project_id: Id,
+    progress: float,
+    status: str,
+    output_data: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        **processing_progress(
+            job_id=job_id,
+            job_type=job_type,
+            clip_id=clip_id,
+            project_id=project_id,
+            progress=progress,
+            status=status,
+        ),
+        "type": PROCESSING_COMPLETED,
+        "output_data": output_data,
+    }
+
+
+def processing_failed(
+    *,
+    job_id: Id,
+    job_type: str,
+    clip_id: Id,
+    project_id: Id,
+    progress: float,
+    status: str,
+    error_message: str,
+) -> dict[str, Any]:
+    """A job that failed or was cancelled (`status` tells which)."""
+    return {
+        **processing_progress(
+            job_id=job_id,
+            job_type=job_type,
+            clip_id=clip_id,
+            project_id=project_id,
+            progress=progress,
+            status=status,
+        ),
+        "type": PROCESSING_FAILED,
+        "error_message": error_message,
+    }
+
+
+def upload_progress(*, upload_id: Id, received_bytes: int, size: int) -> dict[str, Any]:
+    return {
+        "type": UPLOAD_PROGRESS,
+        "upload_id": str(upload_id),
+        "received_bytes": received_bytes,
+        "size": size,
+    }
+
+
+def timeline_updated(*, project_id: Id, version: int, by: Any) -> dict[str, Any]:
+    return {"type": TIMELINE_UPDATED, "project_id": project_id, "version": version, "by": by}
+
+
+def notification(*, level: str, message: str) -> dict[str, Any]:
+    return {"type": NOTIFICATION, "level": level, "message": message}
+
+
+def pong() -> dict[str, Any]:
+    return {"type": PONG}
