@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,6 @@ from accounts import selectors
 from accounts.models import User
 from accounts.tokens import TokenPair, token_pair_issue, token_pair_refresh, token_session_end
 from common.errors import ErrorCode, ServiceError
-from projects.models import Project
-from projects.services import project_delete
 from realtime.broadcast import credentials_check_request
 
 DISCORD = "discord"
@@ -180,14 +179,22 @@ def user_update_profile(
     return user
 
 
-def user_delete(*, user: User) -> None:
-    """Delete a user with everything they own, stored files included.
+# Told, before a user is deleted, so that what they own goes with its stored files (a plain
+# cascade would leave the files behind). projects registers one: each project is deleted.
+UserDeleteHook = Callable[..., None]
+_delete_hooks: list[UserDeleteHook] = []
 
-    Each project goes through `project_delete`, which removes files after commit; a plain
-    cascade would leave the files behind.
-    """
-    for project in Project.objects.filter(owner=user):
-        project_delete(project=project)
+
+def user_delete_hook_register(hook: UserDeleteHook) -> None:
+    """Called from AppConfig.ready() of an app that keeps things per user; `hook(user=)`."""
+    if hook not in _delete_hooks:
+        _delete_hooks.append(hook)
+
+
+def user_delete(*, user: User) -> None:
+    """Delete a user with everything they own, stored files included."""
+    for hook in _delete_hooks:
+        hook(user=user)
     user.delete()
 
 

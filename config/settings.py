@@ -162,7 +162,7 @@ else:
 
 # --- Dramatiq -------------------------------------------------------------------------------
 # A running job writes a heartbeat this often; one silent for PROCESSING_STALE_AFTER_SECONDS
-# belongs to a dead worker and may be claimed again (processing/runner.py).
+# belongs to a dead worker and may be claimed again (processing/engine.py).
 PROCESSING_HEARTBEAT_SECONDS = env_int("PROCESSING_HEARTBEAT_SECONDS", 10)
 PROCESSING_STALE_AFTER_SECONDS = env_int("PROCESSING_STALE_AFTER_SECONDS", 60)
 DRAMATIQ_BROKER_URL = env_str("DRAMATIQ_BROKER_URL", REDIS_URL)

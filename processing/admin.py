@@ -45,7 +45,6 @@ class ProcessingJobAdmin(admin.ModelAdmin):
         "output_data",
         "error_message",
         "developer_error",
-        "cancel_requested",
         "attempts",
         "heartbeat_at",
         "created_at",

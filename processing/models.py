@@ -9,7 +9,7 @@ from django.db.models import Q
 
 
 class ProcessingJob(models.Model):
-    """One unit of background work, an explicit state machine driven by processing.runner."""
+    """One unit of background work, an explicit state machine driven by processing.engine."""
 
     class JobType(models.TextChoices):
         PROBE = "probe", "Probe"
@@ -50,7 +50,6 @@ class ProcessingJob(models.Model):
     # Shown to the user; developer_error keeps the technical detail (FFmpeg stderr) for staff.
     error_message = models.TextField(blank=True)
     developer_error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

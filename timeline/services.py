@@ -242,3 +242,11 @@ def timeline_recompute(*, project: Project, by: Any = None) -> Decimal:
     project.total_duration = locked.total_duration
     project.timeline_version = locked.timeline_version
     return locked.total_duration
+
+
+def clip_segments_delete(*, clip: Clip, by: Any = None) -> None:
+    """Before a clip is deleted (clips' delete hook, in its transaction): its segments go, and
+    if it had any, the timeline changed under the editors."""
+    deleted, _ = TimelineSegment.objects.filter(clip=clip).delete()
+    if deleted:
+        timeline_recompute(project=clip.project, by=by)

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch: Any) -> list[str]:
     """Jobs the sweeps send to the broker (recorded, not delivered)."""
     calls: list[str] = []
-    monkeypatch.setattr("processing.services._send", lambda job: calls.append(str(job.pk)))
+    monkeypatch.setattr("processing.services.job_send", lambda job: calls.append(str(job.pk)))
     return calls
 
 

@@ -210,7 +210,7 @@ import django
 django.setup()
 from realtime import broadcast as events
 from processing.models import ProcessingJob
-from processing.runner import job_groups, progress_message
+from processing.engine import job_groups, progress_message
 
 job = ProcessingJob(
     id=uuid.UUID(sys.argv[1]), owner_id=sys.argv[2], project_id=sys.argv[3],
