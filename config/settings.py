@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "timeline",
     "processing",
     "realtime",
+    "config.apps.SiteConfig",
 ]
 
 MIDDLEWARE = [
