@@ -141,6 +141,8 @@ class PublicAuthView(APIView):
 
 
 class RegisterView(PublicAuthView):
+    throttle_scope = "auth"
+
     @extend_schema(
         request=RegisterSerializer,
         responses={201: SignInSerializer, **error_responses(400, 403)},
@@ -156,6 +158,8 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
+    throttle_scope = "auth"
+
     @extend_schema(
         request=LoginSerializer,
         # 503: Discord could not be reached.
@@ -188,6 +192,8 @@ class LoginView(PublicAuthView):
 
 
 class RefreshView(PublicAuthView):
+    throttle_scope = "auth"
+
     @extend_schema(
         request=RefreshSerializer,
         responses={200: TokenPairSerializer, **error_responses(400, 401)},

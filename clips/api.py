@@ -195,6 +195,7 @@ class UploadStartedSerializer(serializers.Serializer):
 
 class ProjectClipListView(APIView):
     parser_classes = [JSONParser, MultiPartParser]
+    throttle_scope = "upload"
     # Declared on the view so the schema describes the {count, next, previous, results} page.
     pagination_class = Pagination
 
@@ -322,6 +323,7 @@ class UploadChunkView(APIView):
     """
 
     parser_classes = [OctetStreamParser]
+    throttle_scope = "upload"
 
     @extend_schema(
         parameters=[
@@ -358,6 +360,7 @@ class UploadCompleteView(APIView):
     """
 
     parser_classes = [JSONParser]
+    throttle_scope = "upload"
 
     @extend_schema(
         request=UploadCompleteInputSerializer,
