@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,7 +25,6 @@ from django.utils import timezone
 from accounts.models import User
 from clips.models import Clip, UploadSession
 from clips.services import uploads as upload_services
-from clips.services.quota import storage_charged_bytes
 from config.metrics import queue_depths
 from processing.engine import QUEUES
 from processing.files import s3_target, storage_delete_prefix
@@ -165,35 +163,6 @@ def _s3_multipart_orphans_abort(cutoff: Any) -> int:
                 )
                 aborted += 1
     return aborted
-
-
-def storage_usage_reconcile() -> int:
-    """Recompute every user's storage_used from their clips; returns how many were corrected.
-
-    It counts with the live accounting's own query (clips.services.quota). Exports are not charged to storage_used by the export engine, so they
-    are not added here either (the usage report shows them apart); adding them only nightly
-    would make the quota jump at 03:00 and drift again with every deleted project.
-
-    Each user is locked while counted: an upload finishing meanwhile waits and then adds its
-    size on top of the corrected value, so nothing is counted twice or lost.
-    """
-    corrected = 0
-    for user_id in User.objects.values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            user = User.objects.select_for_update().filter(pk=user_id).first()
-            if user is None:
-                continue
-            actual = storage_charged_bytes(user_id=user_id)
-            if actual != user.storage_used:
-                logger.warning(
-                    "storage_used of user %s was %d bytes, files add up to %d",
-                    user_id,
-                    user.storage_used,
-                    actual,
-                )
-                User.objects.filter(pk=user_id).update(storage_used=actual)
-                corrected += 1
-    return corrected
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ def job_groups(job: ProcessingJob) -> list[str]:
     return groups
 
 
-def _message_fields(job: ProcessingJob) -> dict[str, Any]:
+def _message_fields(job: ProcessingJob) -> messages.JobFields:
     return {
         "job_id": job.pk,
         "job_type": job.job_type,
@@ -218,13 +218,13 @@ def _message_fields(job: ProcessingJob) -> dict[str, Any]:
 
 
 def progress_message(job: ProcessingJob) -> dict[str, Any]:
-    return messages.processing_progress(**_message_fields(job))
+    return messages.processing_progress(_message_fields(job))
 
 
 def finished_message(job: ProcessingJob) -> dict[str, Any]:
     if job.status == ProcessingJob.Status.COMPLETED:
-        return messages.processing_completed(**_message_fields(job), output_data=job.output_data)
-    return messages.processing_failed(**_message_fields(job), error_message=job.error_message)
+        return messages.processing_completed(_message_fields(job), output_data=job.output_data)
+    return messages.processing_failed(_message_fields(job), error_message=job.error_message)
 
 
 def _claim(job_id: uuid.UUID | str) -> ProcessingJob | None:

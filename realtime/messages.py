@@ -8,7 +8,7 @@ Builders take plain values, never models: realtime knows no app above it.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypedDict
 
 PROCESSING_PROGRESS = "processing:progress"
 PROCESSING_COMPLETED = "processing:completed"
@@ -32,67 +32,28 @@ MESSAGE_TYPES = (
 Id = uuid.UUID | str | None
 
 
-def processing_progress(
-    *, job_id: Id, job_type: str, clip_id: Id, project_id: Id, progress: float, status: str
-) -> dict[str, Any]:
-    return {
-        "type": PROCESSING_PROGRESS,
-        "job_id": job_id,
-        "job_type": job_type,
-        "clip_id": clip_id,
-        "project_id": project_id,
-        "progress": progress,
-        "status": status,
-    }
+class JobFields(TypedDict):
+    """What every processing message says about its job."""
+
+    job_id: Id
+    job_type: str
+    clip_id: Id
+    project_id: Id
+    progress: float
+    status: str
 
 
-def processing_completed(
-    *,
-    job_id: Id,
-    job_type: str,
-    clip_id: Id,
-    project_id: Id,
-    progress: float,
-    status: str,
-    output_data: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        **processing_progress(
-            job_id=job_id,
-            job_type=job_type,
-            clip_id=clip_id,
-            project_id=project_id,
-            progress=progress,
-            status=status,
-        ),
-        "type": PROCESSING_COMPLETED,
-        "output_data": output_data,
-    }
+def processing_progress(job: JobFields) -> dict[str, Any]:
+    return {"type": PROCESSING_PROGRESS, **job}
 
 
-def processing_failed(
-    *,
-    job_id: Id,
-    job_type: str,
-    clip_id: Id,
-    project_id: Id,
-    progress: float,
-    status: str,
-    error_message: str,
-) -> dict[str, Any]:
+def processing_completed(job: JobFields, *, output_data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": PROCESSING_COMPLETED, **job, "output_data": output_data}
+
+
+def processing_failed(job: JobFields, *, error_message: str) -> dict[str, Any]:
     """A job that failed or was cancelled (`status` tells which)."""
-    return {
-        **processing_progress(
-            job_id=job_id,
-            job_type=job_type,
-            clip_id=clip_id,
-            project_id=project_id,
-            progress=progress,
-            status=status,
-        ),
-        "type": PROCESSING_FAILED,
-        "error_message": error_message,
-    }
+    return {"type": PROCESSING_FAILED, **job, "error_message": error_message}
 
 
 def upload_progress(*, upload_id: Id, received_bytes: int, size: int) -> dict[str, Any]:

@@ -5,7 +5,6 @@ ingest), cancel, and the sweep of abandoned uploads. Storage moves: clips.servic
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
@@ -178,7 +177,7 @@ def upload_chunk_store(
             "Nothing was stored.",
             {"index": index, "expected_size": expected, "chunk_size": upload.chunk_size},
         )
-    actual = hashlib.sha256(data).hexdigest()
+    actual = sha256_of([data])
     if declared and declared != actual:
         raise ServiceError(
             f"Chunk {index} arrived damaged: its SHA-256 does not match X-Chunk-SHA256. "

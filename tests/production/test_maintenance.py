@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from clips.models import Clip, UploadSession
+from clips.services import quota
 from config import maintenance, scheduler
 from processing.models import ProcessingJob
 from tests.production.conftest import make_owned_objects
@@ -174,7 +175,7 @@ def test_storage_used_is_reconciled_with_the_users_clips(owner: Any, other_user:
     other_user.refresh_from_db()
     assert owner.storage_used == 1500
     assert other_user.storage_used == 0
-    assert maintenance.storage_usage_reconcile() == 0  # nothing left to correct
+    assert quota.storage_usage_reconcile() == 0  # nothing left to correct
 
 
 def test_the_usage_report_prints_a_row_per_user(owner: Any, other_user: Any) -> None:
