@@ -98,13 +98,15 @@ QUEUES = (MEDIA_QUEUE, EXPORT_QUEUE)
 
 
 @dataclass(frozen=True)
-class JobType:
+class Registration:
+    """What an app said about one job type."""
+
     handler: JobHandler
     queue: str = MEDIA_QUEUE
     on_finish: FinishHook | None = None
 
 
-_job_types: dict[str, JobType] = {}
+_job_types: dict[str, Registration] = {}
 _observers: list[FinishObserver] = []
 
 
@@ -119,7 +121,7 @@ def job_type_register(
     Called from the owning app's AppConfig.ready()."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}; the workers serve {', '.join(QUEUES)}")
-    _job_types[job_type] = JobType(handler=handler, queue=queue, on_finish=on_finish)
+    _job_types[job_type] = Registration(handler=handler, queue=queue, on_finish=on_finish)
 
 
 def job_finish_observe(observer: FinishObserver) -> None:
@@ -128,7 +130,7 @@ def job_finish_observe(observer: FinishObserver) -> None:
         _observers.append(observer)
 
 
-def job_type_of(job_type: str) -> JobType:
+def job_type_of(job_type: str) -> Registration:
     try:
         return _job_types[job_type]
     except KeyError:
