@@ -1,13 +1,13 @@
-"""Clip services: creating a clip from a local file, editing, retrying, discarding and deleting
-clips. Storage moves go through clips.services.quota; chunked uploads are in
-clips.services.uploads; the ingest pipeline in clips.ingest.
+"""Clip services: creating a clip from a local file, editing, retrying and deleting clips, and
+the clips' part of deleting a project. Storage moves go through clips.services.quota; chunked
+uploads are in clips.services.uploads; the ingest pipeline (which also discards an unusable
+original) in clips.ingest.
 
 Locks are always taken in the order project → upload/clip → user (see quota).
 """
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,8 +40,6 @@ from projects.models import Project
 
 if TYPE_CHECKING:
     from processing.models import ProcessingJob
-
-logger = logging.getLogger(__name__)
 
 _UNSET: Any = object()
 MAX_TAGS = 30
