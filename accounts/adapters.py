@@ -16,7 +16,7 @@ from django.shortcuts import redirect
 
 from accounts import services
 from accounts.signin_limits import signin_attempt_start
-from config.api import ServiceError
+from common.errors import ServiceError
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -32,6 +32,15 @@ class AccountAdapter(DefaultAccountAdapter):
         if user is not None:
             attempt.succeeded()
         return user
+
+    # allauth's password change, set and reset pages all end here.
+    def set_password(self, user: Any, password: str) -> None:
+        services.user_password_set(user=user, password=password)
+
+    def logout(self, request: HttpRequest) -> None:
+        user = getattr(request, "user", None)
+        super().logout(request)
+        services.auth_sockets_recheck(user=user)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

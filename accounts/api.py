@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.models import User
 from accounts.services import NAME_MAX_LENGTH, SignIn
-from config.api import ApiError, ErrorCode, error_responses, json_text_validator
+from common.api import ApiError, error_responses, json_text_validator
+from common.errors import ErrorCode
 
 BIO_MAX_LENGTH = 5000
 
@@ -140,6 +141,8 @@ class PublicAuthView(APIView):
 
 
 class RegisterView(PublicAuthView):
+    throttle_scope = "auth"
+
     @extend_schema(
         request=RegisterSerializer,
         responses={201: SignInSerializer, **error_responses(400, 403)},
@@ -155,6 +158,8 @@ class RegisterView(PublicAuthView):
 
 
 class LoginView(PublicAuthView):
+    throttle_scope = "auth"
+
     @extend_schema(
         request=LoginSerializer,
         # 503: Discord could not be reached.
@@ -187,6 +192,8 @@ class LoginView(PublicAuthView):
 
 
 class RefreshView(PublicAuthView):
+    throttle_scope = "auth"
+
     @extend_schema(
         request=RefreshSerializer,
         responses={200: TokenPairSerializer, **error_responses(400, 401)},

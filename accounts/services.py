@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,8 @@ from accounts import selectors
 from accounts.models import User
 from accounts.signin_limits import SignInLimited
 from accounts.tokens import TokenPair, token_pair_issue, token_pair_refresh, token_session_end
-from config.api import ErrorCode, ServiceError
-from projects.models import Project
-from projects.services import project_delete
+from common.errors import ErrorCode, ServiceError
+from realtime.broadcast import credentials_check_request
 
 DISCORD = "discord"
 DISCORD_AVATAR_URL = "https://cdn.discordapp.com/avatars/{id}/{avatar}.png"
@@ -130,7 +130,25 @@ def auth_logout(*, refresh: str) -> None:
     An unknown or already dead token is not an error (as in RFC 7009): the client wants the
     token gone, and it is.
     """
-    token_session_end(refresh=refresh)
+    user_id = token_session_end(refresh=refresh)
+    if user_id is not None:
+        # Sockets opened with this sign-in's access tokens close now, not when the token expires.
+        credentials_check_request(user_id=user_id)
+
+
+def user_password_set(*, user: User, password: str) -> None:
+    """Set a new password; every sign-in made with the old one ends (Django drops sessions whose
+    password hash no longer matches), and so do the sockets opened with them."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save()
+        credentials_check_request(user_id=user.pk)
+
+
+def auth_sockets_recheck(*, user: Any) -> None:
+    """After a browser sign-out: the user's sockets check their credentials again."""
+    if user is not None and getattr(user, "pk", None) is not None:
+        credentials_check_request(user_id=user.pk)
 
 
 # --- Profile -------------------------------------------------------------------------------
@@ -166,14 +184,22 @@ def user_update_profile(
     return user
 
 
-def user_delete(*, user: User) -> None:
-    """Delete a user with everything they own, stored files included.
+# Told, before a user is deleted, so that what they own goes with its stored files (a plain
+# cascade would leave the files behind). projects registers one: each project is deleted.
+UserDeleteHook = Callable[..., None]
+_delete_hooks: list[UserDeleteHook] = []
 
-    Each project goes through `project_delete`, which removes files after commit; a plain
-    cascade would leave the files behind.
-    """
-    for project in Project.objects.filter(owner=user):
-        project_delete(project=project)
+
+def user_delete_hook_register(hook: UserDeleteHook) -> None:
+    """Called from AppConfig.ready() of an app that keeps things per user; `hook(user=)`."""
+    if hook not in _delete_hooks:
+        _delete_hooks.append(hook)
+
+
+def user_delete(*, user: User) -> None:
+    """Delete a user with everything they own, stored files included."""
+    for hook in _delete_hooks:
+        hook(user=user)
     user.delete()
 
 

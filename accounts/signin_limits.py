@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 
-from config.ratelimit import RateLimited, Usage, client_ip, consume, forget, parse_rate
+from common.ratelimit import RateLimited, Usage, client_ip, consume, forget, parse_rate
 
 MESSAGE = "Too many failed sign-in attempts. Please wait {wait} and try again."
 

@@ -121,19 +121,21 @@ class _InvalidToken(Exception):
     pass
 
 
-def token_session_end(*, refresh: str) -> bool:
-    """Log out the sign-in a refresh token belongs to; False when the token was not valid.
+def token_session_end(*, refresh: str) -> Any | None:
+    """Log out the sign-in a refresh token belongs to; returns its user's id, or None when the
+    token was not valid.
 
     allauth offers no public look-up from a refresh token to its session, so the token is
     traded in (which also marks it used) and the session found from the fresh access token.
     """
     pair = token_pair_refresh(refresh=refresh)
     if pair is None:
-        return False
+        return None
+    grant = access_token_grant(pair.access)
     session_key = _session_key_of_access(pair.access)
     if session_key:
         _end_session(session_key)
-    return True
+    return grant.user.pk if grant is not None else None
 
 
 def access_token_grant(token: str) -> AccessGrant | None:

@@ -217,12 +217,12 @@ def product_child(spec_json: str) -> None:
 
     call_command("migrate", verbosity=0)
     from accounts.models import User
+    from clips.ingest.steps import keyframe_times
     from clips.models import Clip
     from clips.storage import clip_original_key
+    from processing.engine import job_run
     from processing.export import export_start
-    from processing.ingest.steps import keyframe_times
     from processing.media import media_validate
-    from processing.runner import job_run
     from projects.models import Project
     from timeline.services import timeline_replace
 

@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
 from clips.models import Clip, UploadSession
-from clips.storage import storage_url
+from processing.files import storage_url
 
 
 @admin.register(Clip)

@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clips import services
 from clips.models import Clip, UploadSession
 from clips.selectors import (
     clips_for_project,
@@ -24,10 +23,20 @@ from clips.selectors import (
     upload_missing_chunks,
     upload_progress,
 )
-from clips.storage import storage_download_url, storage_url
-from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
-from config.parsers import JSONParser
+from clips.services import clips as clip_services
+from clips.services import operations
+from clips.services import uploads as upload_services
+from common.api import (
+    ApiError,
+    Pagination,
+    error_responses,
+    json_text_validator,
+    paginated_response,
+)
+from common.errors import ErrorCode
+from common.parsers import JSONParser
 from processing.api import JobSerializer
+from processing.files import storage_download_url, storage_url
 from projects.selectors import get_project_for_user
 
 # Multipart framing around the file: boundaries, headers and the `name` field.
@@ -139,8 +148,8 @@ class ClipUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=services.MAX_TAG_LENGTH),
-        max_length=services.MAX_TAGS,
+        child=serializers.CharField(max_length=clip_services.MAX_TAG_LENGTH),
+        max_length=clip_services.MAX_TAGS,
         required=False,
     )
 
@@ -187,6 +196,7 @@ class UploadStartedSerializer(serializers.Serializer):
 
 class ProjectClipListView(APIView):
     parser_classes = [JSONParser, MultiPartParser]
+    throttle_scope = "upload"
     # Declared on the view so the schema describes the {count, next, previous, results} page.
     pagination_class = Pagination
 
@@ -216,7 +226,9 @@ class ProjectClipListView(APIView):
             return self._create_from_file(request, project)
         data = UploadStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = services.upload_start(user=request.user, project=project, **data.validated_data)
+        upload = upload_services.upload_start(
+            user=request.user, project=project, **data.validated_data
+        )
         return Response(
             {"clip": ClipSerializer(upload.clip).data, "upload": upload_data(upload)},
             status=status.HTTP_201_CREATED,
@@ -226,10 +238,10 @@ class ProjectClipListView(APIView):
         # Refuse an oversized body before Django reads (and spools) a byte of it.
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.UPLOAD_SINGLE_REQUEST_MAX + MULTIPART_OVERHEAD:
-            services.raise_single_request_too_large(length)
+            clip_services.raise_single_request_too_large(length)
         data = ClipFileInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        clip = services.clip_create_from_file(
+        clip = clip_services.clip_create_from_file(
             user=request.user,
             project=project,
             file=data.validated_data["file"],
@@ -262,13 +274,13 @@ class ClipDetailView(APIView):
         clip = get_clip_for_user(request.user, clip_id)
         data = ClipUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        clip = services.clip_update(clip=clip, **data.validated_data)
+        clip = clip_services.clip_update(clip=clip, **data.validated_data)
         return Response(ClipSerializer(clip).data)
 
     @extend_schema(responses={204: None, **error_responses(401, 404)})
     def delete(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
-        services.clip_delete(clip=clip, by=request.user)
+        clip_services.clip_delete(clip=clip, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -295,7 +307,7 @@ class ClipRetryView(APIView):
     @extend_schema(request=None, responses={202: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
-        job = services.clip_retry(clip=clip)
+        job = clip_services.clip_retry(clip=clip)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -312,6 +324,7 @@ class UploadChunkView(APIView):
     """
 
     parser_classes = [OctetStreamParser]
+    throttle_scope = "upload"
 
     @extend_schema(
         parameters=[
@@ -330,7 +343,7 @@ class UploadChunkView(APIView):
         query = ChunkQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         upload = get_upload_for_user(request.user, query.validated_data["upload_id"])
-        upload = services.upload_chunk_store(
+        upload = upload_services.upload_chunk_store(
             upload=upload,
             index=query.validated_data["index"],
             stream=request.stream,
@@ -348,6 +361,7 @@ class UploadCompleteView(APIView):
     """
 
     parser_classes = [JSONParser]
+    throttle_scope = "upload"
 
     @extend_schema(
         request=UploadCompleteInputSerializer,
@@ -358,7 +372,9 @@ class UploadCompleteView(APIView):
         data = UploadCompleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = get_upload_for_user(request.user, data.validated_data["upload_id"])
-        clip = services.upload_complete(upload=upload, sha256=data.validated_data.get("sha256"))
+        clip = upload_services.upload_complete(
+            upload=upload, sha256=data.validated_data.get("sha256")
+        )
         return Response(ClipSerializer(clip).data)
 
 
@@ -373,5 +389,34 @@ class UploadCancelView(APIView):
     @extend_schema(responses={204: None, **error_responses(401, 404, 409)})
     def delete(self, request: Request, upload_id: Any) -> Response:
         upload = get_upload_for_user(request.user, upload_id)
-        services.upload_cancel(upload=upload)
+        upload_services.upload_cancel(upload=upload)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- processing operations --------------------------------------------------------------------
+
+
+class ProcessClipInputSerializer(serializers.Serializer):
+    clip_id = serializers.UUIDField()
+    operation = serializers.ChoiceField(choices=operations.CLIP_OPERATIONS, default="transcode")
+    params = serializers.DictField(
+        required=False, default=dict, allow_empty=True, validators=[json_text_validator]
+    )
+
+
+class ProcessClipView(APIView):
+    @extend_schema(
+        request=ProcessClipInputSerializer,
+        responses={202: JobSerializer, **error_responses(400, 401, 404, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        data = ProcessClipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        clip = get_clip_for_user(request.user, data.validated_data["clip_id"])
+        job = operations.clip_process_start(
+            user=request.user,
+            clip=clip,
+            operation=data.validated_data["operation"],
+            params=data.validated_data["params"],
+        )
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

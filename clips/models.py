@@ -7,14 +7,17 @@ from django.db import models
 from django.db.models import Q
 
 
+class ClipStatus(models.TextChoices):
+    UPLOADING = "uploading", "Uploading"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Clip(models.Model):
     """A source video in a project's library."""
 
-    class Status(models.TextChoices):
-        UPLOADING = "uploading", "Uploading"
-        PROCESSING = "processing", "Processing"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+    Status = ClipStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="clips")
@@ -51,7 +54,8 @@ class Clip(models.Model):
         indexes = [
             # A project's clip library, oldest first.
             models.Index(fields=["project", "created_at"], name="clip_project_created_idx"),
-            # Storage reconciliation sums a user's clip sizes.
+            # The nightly reconcile (quota.storage_charged_bytes): the sizes of a user's clips
+            # that are past `uploading`.
             models.Index(fields=["owner", "status"], name="clip_owner_status_idx"),
         ]
         constraints = [
@@ -63,7 +67,7 @@ class Clip(models.Model):
                 condition=Q(duration__isnull=True) | Q(duration__gte=0), name="clip_duration_gte_0"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["uploading", "processing", "ready", "failed"]),
+                condition=Q(status__in=ClipStatus.values),
                 name="clip_status_valid",
             ),
         ]
@@ -72,15 +76,18 @@ class Clip(models.Model):
         return self.name
 
 
+class UploadStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETING = "completing", "Completing"
+    COMPLETE = "complete", "Complete"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
 class UploadSession(models.Model):
     """A resumable chunked upload of one clip's original file."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        COMPLETING = "completing", "Completing"
-        COMPLETE = "complete", "Complete"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+    Status = UploadStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clip = models.OneToOneField(Clip, on_delete=models.CASCADE, related_name="upload")
@@ -117,9 +124,7 @@ class UploadSession(models.Model):
                 condition=Q(total_chunks__gt=0), name="upload_total_chunks_gt_0"
             ),
             models.CheckConstraint(
-                condition=Q(
-                    status__in=["active", "completing", "complete", "cancelled", "expired"]
-                ),
+                condition=Q(status__in=UploadStatus.values),
                 name="upload_status_valid",
             ),
         ]

@@ -1,15 +1,20 @@
-"""Storage keys for clip files and helpers over Django's storage API (local disk or S3 alike).
-
-Keys never derive from the user's file name: everything of a clip lives under
-`clips/<clip_id>/`, everything of an export under `exports/<project_id>/`.
-"""
+"""Where a clip's files are stored, and deleting them. Keys never derive from the user's file
+name: everything of a clip lives under `clips/<clip_id>/` (read and written with
+processing.files); an unfinished upload's parts may live outside it (S3 multipart)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-from django.core.files.storage import default_storage
+from clips.chunks import chunk_store
+from processing.files import storage_delete_prefix
+
+if TYPE_CHECKING:
+    from clips.models import UploadSession
+
+logger = logging.getLogger(__name__)
 
 
 def clip_prefix(clip_id: uuid.UUID | str) -> str:
@@ -25,41 +30,11 @@ def clip_derived_key(clip_id: uuid.UUID | str, name: str) -> str:
     return f"{clip_prefix(clip_id)}{name}"
 
 
-def export_prefix(project_id: uuid.UUID | str) -> str:
-    return f"exports/{project_id}/"
-
-
-def storage_delete_prefix(prefix: str) -> int:
-    """Delete every stored file under `prefix`; returns how many were deleted."""
-    prefix = prefix.rstrip("/")
-    deleted = 0
-    try:
-        directories, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-    for name in files:
-        default_storage.delete(f"{prefix}/{name}")
-        deleted += 1
-    for directory in directories:
-        deleted += storage_delete_prefix(f"{prefix}/{directory}")
-    return deleted
-
-
-def storage_url(key: str) -> str | None:
-    """A URL the browser can fetch (short-lived and signed on S3), or None for an empty key."""
-    if not key:
-        return None
-    return default_storage.url(key)
-
-
-def storage_download_url(key: str, *, filename: str) -> str:
-    """A URL that downloads `key`; on S3 a short-lived signed URL that names the file."""
-    if settings.USE_S3:
-        # Quotes and non-ASCII letters would break the header; keep a safe ASCII name.
-        safe = "".join(
-            c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-        )
-        return default_storage.url(  # type: ignore[call-arg]
-            key, parameters={"ResponseContentDisposition": f'attachment; filename="{safe}"'}
-        )
-    return default_storage.url(key)
+def clip_files_delete(clip_id: Any, upload: UploadSession | None = None) -> None:
+    """Drop an upload's parts (S3: abort the multipart upload) and every file of the clip."""
+    if upload is not None:
+        try:
+            chunk_store().abort(session=upload)
+        except Exception:  # best effort: the rows are gone, orphans are only logged
+            logger.warning("could not abort upload %s", upload.pk, exc_info=True)
+    storage_delete_prefix(clip_prefix(clip_id))

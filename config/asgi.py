@@ -16,16 +16,14 @@ if settings.EMBEDDED:
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from accounts.websocket_auth import TokenAuthMiddlewareStack  # noqa: E402
-from processing.routing import websocket_urlpatterns  # noqa: E402
+from realtime.gate import SocketGate  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        # Origin policy and credentials (token or cookie) in one place: see realtime/gate.py.
+        "websocket": SocketGate(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -17,12 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from accounts.models import User
+from clips.models import Clip, UploadSession
+from clips.services import uploads as upload_services
+from config.metrics import queue_depths
+from processing.engine import QUEUES
+from processing.files import s3_target, storage_delete_prefix
+from processing.models import ProcessingJob
+from processing.services import jobs_requeue_stale, jobs_resend_lost
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +45,7 @@ _JOB_DIR = re.compile(r"^job-(?P<id>[0-9a-f-]{36})$")
 
 
 def uploads_expire() -> int:
-    from clips.services import uploads_expire as expire
-
-    return expire()
+    return upload_services.uploads_expire()
 
 
 def database_backup() -> str:
@@ -64,34 +70,18 @@ def backup_check() -> str:
 
 def jobs_recover() -> dict[str, int]:
     """Re-send jobs stuck `running` on a dead worker, and pending jobs whose message was lost."""
-    from processing.models import ProcessingJob
-    from processing.services import _send, jobs_requeue_stale
-
     requeued = jobs_requeue_stale()
-    resent = 0
-    cutoff = timezone.now() - PENDING_LOST_AFTER
-    lost = ProcessingJob.objects.filter(status=ProcessingJob.Status.PENDING, created_at__lt=cutoff)
-    depths = _queue_depths()
-    for job in lost.only("pk", "job_type")[:500]:
-        queue = "export" if job.job_type == ProcessingJob.JobType.EXPORT else "media"
-        if depths.get(queue, 0) > 0:
-            continue  # still waiting its turn behind other messages
-        # At most once an hour per job, so a long backlog in prefetch never piles up copies.
-        if cache.add(f"maintenance:resent:{job.pk}", 1, 3600):
-            logger.warning("re-sending pending job %s whose message was lost", job.pk)
-            _send(job)
-            resent += 1
+    busy = {queue for queue, depth in _queue_depths().items() if depth > 0}
+    resent = jobs_resend_lost(older_than=PENDING_LOST_AFTER, busy_queues=busy)
     return {"requeued_running": requeued, "resent_pending": resent}
 
 
 def _queue_depths() -> dict[str, int]:
-    from config.metrics import queue_depths
-
     try:
         return queue_depths()
     except Exception:
         logger.warning("could not read queue depths", exc_info=True)
-        return {"media": 1, "export": 1}  # unknown: assume busy, resend nothing
+        return dict.fromkeys(QUEUES, 1)  # unknown: assume busy, resend nothing
 
 
 def _newest_mtime(path: Path) -> float:
@@ -152,10 +142,6 @@ def _prefix_is_old(prefix: str, cutoff: Any) -> bool:
 
 def storage_orphans_remove(*, older_than: timedelta = STORAGE_ORPHAN_AGE) -> int:
     """Delete stored files of clips and exports whose row no longer exists."""
-    from clips.models import Clip
-    from clips.storage import storage_delete_prefix
-    from projects.models import Project
-
     cutoff = timezone.now() - older_than
     removed = 0
     for top, model in (("clips", Clip), ("exports", Project)):
@@ -177,16 +163,13 @@ def storage_orphans_remove(*, older_than: timedelta = STORAGE_ORPHAN_AGE) -> int
 
 def _s3_multipart_orphans_abort(cutoff: Any) -> int:
     """Abort S3 multipart uploads that no active upload session owns (their parts cost money)."""
-    if not settings.USE_S3:
+    s3 = s3_target()
+    if s3 is None:
         return 0
-    from clips.models import UploadSession
-
-    storage: Any = default_storage  # an S3Storage here
-    client = storage.connection.meta.client
-    bucket = storage.bucket_name
+    client, bucket = s3.client, s3.bucket
     aborted = 0
     paginator = client.get_paginator("list_multipart_uploads")
-    for page in paginator.paginate(Bucket=bucket, Prefix=storage.location):
+    for page in paginator.paginate(Bucket=bucket, Prefix=s3.location):
         for upload in page.get("Uploads", []):
             if upload["Initiated"] >= cutoff:
                 continue
@@ -202,50 +185,6 @@ def _s3_multipart_orphans_abort(cutoff: Any) -> int:
     return aborted
 
 
-def _charged_clip_bytes(user_id: Any) -> int:
-    from clips.models import Clip
-
-    # The rule clips.services applies: a clip that is not `uploading` counts its file size.
-    total = (
-        Clip.objects.filter(owner_id=user_id, file_size__isnull=False)
-        .exclude(status=Clip.Status.UPLOADING)
-        .aggregate(total=Sum("file_size"))["total"]
-    )
-    return int(total or 0)
-
-
-def storage_usage_reconcile() -> int:
-    """Recompute every user's storage_used from their clips; returns how many were corrected.
-
-    It counts what the live accounting counts (clips.services: every clip past `uploading`
-    with a file size). Exports are not charged to storage_used by the export engine, so they
-    are not added here either (the usage report shows them apart); adding them only nightly
-    would make the quota jump at 03:00 and drift again with every deleted project.
-
-    Each user is locked while counted: an upload finishing meanwhile waits and then adds its
-    size on top of the corrected value, so nothing is counted twice or lost.
-    """
-    from accounts.models import User
-
-    corrected = 0
-    for user_id in User.objects.values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            user = User.objects.select_for_update().filter(pk=user_id).first()
-            if user is None:
-                continue
-            actual = _charged_clip_bytes(user_id)
-            if actual != user.storage_used:
-                logger.warning(
-                    "storage_used of user %s was %d bytes, files add up to %d",
-                    user_id,
-                    user.storage_used,
-                    actual,
-                )
-                User.objects.filter(pk=user_id).update(storage_used=actual)
-                corrected += 1
-    return corrected
-
-
 @dataclass(frozen=True)
 class UsageRow:
     email: str
@@ -259,9 +198,6 @@ class UsageRow:
 
 def usage_rows() -> list[UsageRow]:
     """One row per user for the usage report, in two queries whatever the number of users."""
-    from accounts.models import User
-    from processing.models import ProcessingJob
-
     finished = ProcessingJob.objects.filter(
         owner=OuterRef("pk"), started_at__isnull=False, completed_at__isnull=False
     )

@@ -96,7 +96,7 @@ JOB_COUNTERS = _JobCounters()
 
 
 def record_finished_job(job: Any) -> None:
-    """Runner hook (processing.runner.after_finish): count the job and its run time."""
+    """A finish observer (processing.engine.job_finish_observe): count the job and its run time."""
     seconds = None
     if job.started_at and job.completed_at:
         seconds = max(0.0, (job.completed_at - job.started_at).total_seconds())
@@ -221,7 +221,7 @@ REGISTRY.register(_ClusterCollector())
 
 
 def _allowed(request: HttpRequest) -> bool:
-    from config.ratelimit import client_ip
+    from common.ratelimit import client_ip
 
     token = settings.METRICS_TOKEN
     header = request.headers.get("Authorization", "")

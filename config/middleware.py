@@ -15,9 +15,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.deprecation import MiddlewareMixin
 
-from config.api import ErrorCode, error_body
+from common.api import error_body
+from common.errors import ErrorCode
+from common.ratelimit import RateLimited
 from config.logging import request_id_var
-from config.ratelimit import RateLimited
 
 logger = logging.getLogger("clipseq.request")
 
@@ -132,7 +133,7 @@ class ServiceUnavailableMiddleware(MiddlewareMixin):
 
 
 class RateLimitedMiddleware(MiddlewareMixin):
-    """A limit reached outside DRF's throttles (a sign-in form's, config.ratelimit.RateLimited)
+    """A limit reached outside DRF's throttles (a sign-in form's, common.ratelimit.RateLimited)
     answers 429 with Retry-After: the contract's error body on /api/, a page elsewhere."""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:

@@ -22,6 +22,7 @@ import dramatiq
 from django.conf import settings
 from django.core.cache import cache
 
+from clips.services import quota
 from config import maintenance
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def remove_storage_orphans() -> None:
 
 @dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
 def reconcile_storage_usage() -> None:
-    logger.info("corrected storage_used of %d users", maintenance.storage_usage_reconcile())
+    logger.info("corrected storage_used of %d users", quota.storage_usage_reconcile())
 
 
 # A dump or a restore check of a large database may take hours (BACKUP_TIMEOUT_SECONDS each

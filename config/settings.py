@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "timeline",
     "processing",
     "backups",
+    "realtime",
+    "config.apps.SiteConfig",
 ]
 
 MIDDLEWARE = [
@@ -165,7 +167,7 @@ else:
 
 # --- Dramatiq -------------------------------------------------------------------------------
 # A running job writes a heartbeat this often; one silent for PROCESSING_STALE_AFTER_SECONDS
-# belongs to a dead worker and may be claimed again (processing/runner.py).
+# belongs to a dead worker and may be claimed again (processing/engine.py).
 PROCESSING_HEARTBEAT_SECONDS = env_int("PROCESSING_HEARTBEAT_SECONDS", 10)
 PROCESSING_STALE_AFTER_SECONDS = env_int("PROCESSING_STALE_AFTER_SECONDS", 60)
 DRAMATIQ_BROKER_URL = env_str("DRAMATIQ_BROKER_URL", REDIS_URL)
@@ -310,23 +312,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON with a size and nesting limit (config/parsers.py); forms as DRF parses them.
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.JSONParser",
+        "common.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.ratelimit.IPRateThrottle",
-        "config.ratelimit.UserRateThrottle",
-        "config.ratelimit.AuthRateThrottle",
-        "config.ratelimit.UploadRateThrottle",
+        "common.ratelimit.IPRateThrottle",
+        "common.ratelimit.UserRateThrottle",
+        "common.ratelimit.AuthRateThrottle",
+        "common.ratelimit.UploadRateThrottle",
     ],
 }
 SPECTACULAR_SETTINGS = {
@@ -340,7 +342,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api.document_response_headers",
+        "common.api.document_response_headers",
     ],
     # Several models have a `status` field with its own choices: name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
@@ -348,7 +350,7 @@ SPECTACULAR_SETTINGS = {
         "ClipStatusEnum": "clips.models.Clip.Status",
         "UploadStatusEnum": "clips.models.UploadSession.Status",
         "JobStatusEnum": "processing.models.ProcessingJob.Status",
-        "ErrorCodeEnum": "config.api.ERROR_CODES",
+        "ErrorCodeEnum": "common.api.ERROR_CODES",
     },
 }
 

@@ -20,8 +20,8 @@ api_patterns: list[URLPattern | URLResolver] = [
 ]
 
 # An unmatched /api/ address answers the contract's JSON error body, not an HTML page.
-handler404 = "config.api.not_found"
-handler400 = "config.api.bad_request"
+handler404 = "common.api.not_found"
+handler400 = "common.api.bad_request"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),

@@ -21,10 +21,9 @@ class WorkerContext(dramatiq.Middleware):
         # Declares the maintenance actors, so this worker can run what the scheduler sends.
         import config.scheduler  # noqa: F401
         from config.metrics import record_finished_job
-        from processing.runner import _AFTER_FINISH, after_finish
+        from processing.engine import job_finish_observe
 
-        if record_finished_job not in _AFTER_FINISH:
-            after_finish(record_finished_job)
+        job_finish_observe(record_finished_job)
 
     def before_process_message(self, broker: Any, message: Any) -> None:
         if message.actor_name in JOB_ACTORS and message.args:

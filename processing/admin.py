@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from config.api import ServiceError
+from common.errors import ServiceError
 from processing.models import ProcessingJob
 from processing.services import job_cancel
 
@@ -45,7 +45,6 @@ class ProcessingJobAdmin(admin.ModelAdmin):
         "output_data",
         "error_message",
         "developer_error",
-        "cancel_requested",
         "attempts",
         "heartbeat_at",
         "created_at",

@@ -1,20 +1,20 @@
-"""Processing over HTTP: start a job on a clip, follow it, cancel it, list the caller's jobs."""
+"""Jobs over HTTP: follow a job, cancel it, list the caller's jobs (the endpoints that start
+jobs belong to the apps that own the work: clips, exports)."""
 
 from __future__ import annotations
 
 import uuid
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clips.selectors import get_clip_for_user
-from config.api import Pagination, error_responses, json_text_validator, paginated_response
+from common.api import Pagination, error_responses, paginated_response
 from processing.models import ProcessingJob
 from processing.selectors import get_job_for_user, job_list
-from processing.services import CLIP_OPERATIONS, clip_process_start, job_cancel
+from processing.services import job_cancel
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -40,32 +40,6 @@ class JobSerializer(serializers.ModelSerializer):
             "completed_at",
         ]
         read_only_fields = fields
-
-
-class ProcessClipInputSerializer(serializers.Serializer):
-    clip_id = serializers.UUIDField()
-    operation = serializers.ChoiceField(choices=CLIP_OPERATIONS, default="transcode")
-    params = serializers.DictField(
-        required=False, default=dict, allow_empty=True, validators=[json_text_validator]
-    )
-
-
-class ProcessClipView(APIView):
-    @extend_schema(
-        request=ProcessClipInputSerializer,
-        responses={202: JobSerializer, **error_responses(400, 401, 404, 409)},
-    )
-    def post(self, request: Request) -> Response:
-        data = ProcessClipInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        clip = get_clip_for_user(request.user, data.validated_data["clip_id"])
-        job = clip_process_start(
-            user=request.user,
-            clip=clip,
-            operation=data.validated_data["operation"],
-            params=data.validated_data["params"],
-        )
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class JobStatusView(APIView):

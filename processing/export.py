@@ -31,8 +31,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from clips.models import Clip
-from clips.storage import export_prefix, storage_url
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
+from processing.engine import JobCancelled, JobContext, JobFailed
 from processing.ffmpeg import export as builders
 from processing.ffmpeg.commands import keyframes_probe_args
 from processing.ffmpeg.runner import (
@@ -42,11 +42,16 @@ from processing.ffmpeg.runner import (
     run_ffprobe_json,
     run_ffprobe_lines,
 )
-from processing.files import storage_delete_quietly, storage_download, storage_replace
+from processing.files import (
+    storage_delete_quietly,
+    storage_download,
+    storage_replace,
+    storage_url,
+)
 from processing.models import ProcessingJob
-from processing.runner import JobCancelled, JobContext, JobFailed, after_finish, register
 from processing.services import job_enqueue
 from projects.models import Project
+from projects.storage import export_prefix
 from timeline.models import TimelineSegment
 from timeline.selectors import timeline_segments
 
@@ -178,7 +183,6 @@ def export_download_url(*, job: ProcessingJob) -> str:
     return url
 
 
-@after_finish
 def export_settle_project(job: ProcessingJob) -> None:
     """Once an export job ends: `exported` after success; after a failure or cancel, back to
     `exported` if an earlier export succeeded, else `draft`. Only a project still marked
@@ -571,7 +575,6 @@ class _Stopwatch:
         self._last = now
 
 
-@register(EXPORT)
 def export_job(ctx: JobContext) -> dict[str, Any]:
     job = ctx.job
     project = job.project

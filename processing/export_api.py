@@ -17,8 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError, ErrorCode, error_responses
-from config.parsers import JSONParser
+from common.api import ApiError, error_responses
+from common.errors import ErrorCode
+from common.parsers import JSONParser
 from processing.api import JobSerializer
 from processing.export import LOUDNESS_TARGETS, export_download_url, export_start
 from processing.ffmpeg.export import DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES

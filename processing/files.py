@@ -1,4 +1,5 @@
-"""Moving media between Django's storage and the local folder FFmpeg works in.
+"""Stored files, through Django's storage API (local disk or S3 alike): copying media to and
+from the local folder FFmpeg works in, deleting, URLs, and the one way into the S3 client.
 
 FFmpeg only ever reads a local copy (never a storage URL), and every copy is streamed in
 blocks so a 10 GiB original never sits in memory. Outputs go to deterministic keys: the old
@@ -7,43 +8,75 @@ file is deleted first, because FileSystemStorage would otherwise save under a ne
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
 COPY_BLOCK = 1024**2
 
 
-def s3_object_key(storage: Any, name: str) -> str:
-    """The bucket key django-storages uses for `name`: the storage's `location` prefix joined
-    to the cleaned name (its public `clean_name`/`safe_join`, as its own `_save` does)."""
-    from storages.utils import clean_name, safe_join
+@dataclass(frozen=True)
+class S3Target:
+    """The boto3 client and bucket behind an S3 default storage, for what django-storages does
+    not offer: streamed downloads, multipart uploads, listing unfinished uploads."""
 
-    return safe_join(storage.location, clean_name(name))
+    client: Any
+    bucket: str
+    location: str
+
+    def key(self, name: str) -> str:
+        """The bucket key django-storages uses for `name`: the storage's `location` prefix
+        joined to the cleaned name (its public `clean_name`/`safe_join`, as its `_save` does)."""
+        from storages.utils import clean_name, safe_join
+
+        return str(safe_join(self.location, clean_name(name)))
 
 
-def _s3_client_and_key(key: str) -> tuple[object, str, str] | None:
-    """django-storages' S3File buffers a whole object in memory on read; for S3 use boto3's
-    streamed (ranged, multi-threaded) download instead. A backend-specific fast path."""
+def s3_target() -> S3Target | None:
+    """The S3 client behind the default storage, or None when it is not S3."""
     from storages.backends.s3 import S3Storage
 
-    if not isinstance(default_storage, S3Storage):
-        return None
     storage = default_storage
-    client = storage.connection.meta.client
-    return client, storage.bucket_name, s3_object_key(storage, key)
+    if not isinstance(storage, S3Storage):
+        return None
+    return S3Target(
+        client=storage.connection.meta.client,
+        bucket=storage.bucket_name,
+        location=storage.location,
+    )
+
+
+def sha256_of(blocks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for block in blocks:
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def file_blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while block := handle.read(COPY_BLOCK):
+            yield block
+
+
+def file_sha256(path: Path) -> str:
+    return sha256_of(file_blocks(path))
 
 
 def storage_download(key: str, dest: Path) -> int:
     """Copy a stored file to the local path `dest`; returns its size in bytes."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    s3 = _s3_client_and_key(key)
+    s3 = s3_target()
     if s3 is not None:
-        client, bucket, name = s3
-        client.download_file(bucket, name, str(dest))  # type: ignore[attr-defined]
+        # S3File would buffer the whole object in memory; boto3 streams it (ranged, threaded).
+        s3.client.download_file(s3.bucket, s3.key(key), str(dest))
     else:
         with default_storage.open(key, "rb") as source, open(dest, "wb") as target:
             shutil.copyfileobj(source, target, COPY_BLOCK)
@@ -69,3 +102,39 @@ def storage_delete_quietly(*keys: str) -> None:
                 default_storage.delete(key)
             except OSError:
                 pass
+
+
+def storage_delete_prefix(prefix: str) -> int:
+    """Delete every stored file under `prefix`; returns how many were deleted."""
+    prefix = prefix.rstrip("/")
+    deleted = 0
+    try:
+        directories, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+        deleted += 1
+    for directory in directories:
+        deleted += storage_delete_prefix(f"{prefix}/{directory}")
+    return deleted
+
+
+def storage_url(key: str) -> str | None:
+    """A URL the browser can fetch (short-lived and signed on S3), or None for an empty key."""
+    if not key:
+        return None
+    return default_storage.url(key)
+
+
+def storage_download_url(key: str, *, filename: str) -> str:
+    """A URL that downloads `key`; on S3 a short-lived signed URL that names the file."""
+    if settings.USE_S3:
+        # Quotes and non-ASCII letters would break the header; keep a safe ASCII name.
+        safe = "".join(
+            c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+        )
+        return default_storage.url(  # type: ignore[call-arg]
+            key, parameters={"ResponseContentDisposition": f'attachment; filename="{safe}"'}
+        )
+    return default_storage.url(key)

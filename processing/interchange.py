@@ -19,8 +19,8 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from clips.models import Clip
-from config.api import ServiceError
-from config.parsers import JSONTooDeep, json_parse
+from common.errors import ServiceError
+from common.parsers import JSONTooDeep, json_parse
 from projects.models import Project
 from timeline.limits import segment_count_check
 from timeline.models import TimelineSegment

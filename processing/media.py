@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
 from processing.ffmpeg.commands import decode_check_args
 from processing.ffmpeg.runner import FFmpegError, ffprobe_args, run_ffmpeg, run_ffprobe_json
 from processing.ffmpeg.safety import MAX_HEIGHT, MAX_PIXELS, MAX_WIDTH, SOURCE_DEMUXERS

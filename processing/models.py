@@ -8,8 +8,16 @@ from django.db import models
 from django.db.models import Q
 
 
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class ProcessingJob(models.Model):
-    """One unit of background work, an explicit state machine driven by processing.runner."""
+    """One unit of background work, an explicit state machine driven by processing.engine."""
 
     class JobType(models.TextChoices):
         PROBE = "probe", "Probe"
@@ -20,12 +28,7 @@ class ProcessingJob(models.Model):
         EXTRACT = "extract", "Extract"
         EXPORT = "export", "Export"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = JobStatus
 
     FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
@@ -50,7 +53,6 @@ class ProcessingJob(models.Model):
     # Shown to the user; developer_error keeps the technical detail (FFmpeg stderr) for staff.
     error_message = models.TextField(blank=True)
     developer_error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,9 +66,11 @@ class ProcessingJob(models.Model):
         indexes = [
             # GET /api/jobs: a user's jobs, newest first, optionally by status.
             models.Index(fields=["owner", "-created_at"], name="job_owner_created_idx"),
+            # GET /api/jobs?status=…: a user's jobs in one status.
             models.Index(fields=["owner", "status"], name="job_owner_status_idx"),
             # The sweep for jobs whose worker died: running jobs by heartbeat age.
             models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat_idx"),
+            # The ingest pipeline (clips.ingest.pipeline): a clip's jobs of one run, by type.
             models.Index(fields=["clip", "job_type"], name="job_clip_type_idx"),
         ]
         constraints = [
@@ -74,7 +78,7 @@ class ProcessingJob(models.Model):
                 condition=Q(progress__gte=0) & Q(progress__lte=100), name="job_progress_0_100"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "running", "completed", "failed", "cancelled"]),
+                condition=Q(status__in=JobStatus.values),
                 name="job_status_valid",
             ),
         ]

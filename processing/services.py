@@ -1,56 +1,42 @@
-"""Processing services: creating, enqueuing, cancelling and re-queuing jobs."""
+"""Job services: creating, enqueuing, cancelling and re-sending jobs, whatever their type."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from config.api import ErrorCode, ServiceError
-from processing import events
+from common.errors import ErrorCode, ServiceError
+from processing.engine import (
+    STALE_AFTER,
+    finished_message,
+    job_finished,
+    job_groups,
+    job_type_of,
+)
 from processing.models import ProcessingJob
-from processing.runner import STALE_AFTER, finished_message, job_groups, run_after_finish_hooks
-
-if TYPE_CHECKING:
-    from clips.models import Clip
+from processing.tasks import job_send
+from realtime.broadcast import broadcast
 
 logger = logging.getLogger(__name__)
-
-EXPORT_JOB_TYPES = {ProcessingJob.JobType.EXPORT}
-# What POST /api/process/clip may start on a ready clip.
-CLIP_OPERATIONS = ("transcode", "normalize_audio", "extract", "probe", "thumbnail")
-RENDITION_FORMATS = ("mp4", "webm")
-RENDITION_MIN_HEIGHT = 144
-RENDITION_MAX_HEIGHT = 4320
-EXTRACT_MIN_SECONDS = 0.1
-
-
-def _send(job: ProcessingJob) -> None:
-    job_send(job)
-
-
-def job_send(job: ProcessingJob, *, delay_seconds: float | None = None) -> None:
-    """Send a job's id to its queue (call after commit), optionally to run after a delay."""
-    from processing.tasks import run_export_job, run_media_job
-
-    actor = run_export_job if job.job_type in EXPORT_JOB_TYPES else run_media_job
-    if delay_seconds:
-        actor.send_with_options(args=(str(job.pk),), delay=int(delay_seconds * 1000))
-    else:
-        actor.send(str(job.pk))
 
 
 def job_enqueue(
     *,
     owner: Any,
     job_type: str,
-    clip: Clip | None = None,
+    clip: Any | None = None,
     project: Any | None = None,
     input_params: dict[str, Any] | None = None,
 ) -> ProcessingJob:
-    """Create a pending job row and send it to its queue once the transaction commits."""
+    """Create a pending job row and send it to its queue once the transaction commits. `clip`
+    and `project` only attach the job (for cascades and the API's ids); the engine never reads
+    them."""
+    job_type_of(job_type)  # refuse a type nobody registered before anything is written
     if project is None and clip is not None:
         project = clip.project
     job = ProcessingJob.objects.create(
@@ -60,7 +46,7 @@ def job_enqueue(
         job_type=job_type,
         input_params=input_params or {},
     )
-    transaction.on_commit(lambda: _send(job))
+    transaction.on_commit(lambda: job_send(job))
     return job
 
 
@@ -77,7 +63,6 @@ def job_cancel(*, job: ProcessingJob) -> ProcessingJob:
         )
         updated = ProcessingJob.objects.filter(pk=job.pk, status__in=cancellable).update(
             status=ProcessingJob.Status.CANCELLED,
-            cancel_requested=True,
             completed_at=timezone.now(),
         )
         job.refresh_from_db()
@@ -87,12 +72,10 @@ def job_cancel(*, job: ProcessingJob) -> ProcessingJob:
                 {"status": job.status},
                 code=ErrorCode.CONFLICT,
             )
-        message = finished_message(job)
-        groups = job_groups(job)
-        transaction.on_commit(lambda: events.send_now(groups, message))
+        broadcast(finished_message(job), job_groups(job))
         if previous == ProcessingJob.Status.PENDING:
-            # No worker will ever finish this job, so its pipeline moves on from here.
-            transaction.on_commit(lambda: run_after_finish_hooks(job))
+            # No worker will ever finish this job, so its type's hook hears of it from here.
+            transaction.on_commit(lambda: job_finished(job))
     return job
 
 
@@ -107,119 +90,23 @@ def jobs_requeue_stale() -> int:
     )
     for job in stale:
         logger.warning("re-queuing job %s whose worker stopped sending heartbeats", job.pk)
-        _send(job)
+        job_send(job)
     return len(stale)
 
 
-def clip_ingest_start(*, clip: Clip) -> ProcessingJob:
-    """Start the ingest pipeline of a clip whose original is stored: virus scan (when clamd is
-    configured) → probe → thumbnails and proxy, each a job enqueued after commit. The clip is
-    `processing` until the pipeline marks it `ready` or `failed`. Returns the first job."""
-    from processing.ingest.pipeline import ingest_start
-
-    return ingest_start(clip=clip)
-
-
-def _params_error(field: str, message: str) -> ServiceError:
-    return ServiceError(
-        f"Please correct the request: {message}", {"fields": {f"params.{field}": [message]}}
-    )
-
-
-def _number(params: dict[str, Any], field: str) -> float:
-    value = params.get(field)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _params_error(field, f"{field} must be a number of seconds.")
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise _params_error(field, f"{field} must be a number of seconds.") from exc
-    if number != number or number in (float("inf"), float("-inf")):
-        raise _params_error(field, f"{field} must be a number of seconds.")
-    return round(number, 3)
-
-
-def clip_operation_params(*, clip: Clip, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Check an operation's params against the clip; returns the params the job will carry."""
-    allowed = {"transcode": {"height", "format"}, "extract": {"start", "duration"}}.get(
-        operation, set()
-    )
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        expected = ", ".join(sorted(allowed)) or "none"
-        raise _params_error(
-            unknown[0], f"{operation} does not take {', '.join(unknown)} (it takes: {expected})."
-        )
-    info = clip.metadata or {}
-    if operation == "transcode":
-        if not params:
-            return {}  # the editor's proxy
-        height = params.get("height")
-        if isinstance(height, bool) or not isinstance(height, int):
-            raise _params_error(
-                "height", "height must be a whole number of pixels, like 480 or 1080."
-            )
-        source_height = int(info.get("display_height") or RENDITION_MAX_HEIGHT)
-        limit = min(RENDITION_MAX_HEIGHT, source_height)
-        if not RENDITION_MIN_HEIGHT <= height <= limit:
-            raise _params_error(
-                "height",
-                f"height must be between {RENDITION_MIN_HEIGHT} and {limit} pixels "
-                f"(this clip is {source_height} pixels high).",
-            )
-        fmt = params.get("format", "mp4")
-        if fmt not in RENDITION_FORMATS:
-            raise _params_error("format", "format must be mp4 or webm.")
-        return {"height": height, "format": fmt}
-    if operation == "normalize_audio" and info.get("has_audio") is False:
-        raise ServiceError(
-            "This clip has no audio, so there is nothing to normalise.",
-            {"clip_id": str(clip.pk)},
-        )
-    if operation == "extract":
-        for field in ("start", "duration"):
-            if field not in params:
-                raise _params_error(field, f"extract needs {field} (seconds).")
-        start, duration = _number(params, "start"), _number(params, "duration")
-        if start < 0:
-            raise _params_error("start", "start cannot be negative.")
-        if duration < EXTRACT_MIN_SECONDS:
-            raise _params_error(
-                "duration", f"duration must be at least {EXTRACT_MIN_SECONDS:g} seconds."
-            )
-        clip_duration = float(clip.duration or 0)
-        if start + duration > clip_duration + 0.0005:
-            raise _params_error(
-                "duration",
-                f"start + duration ({start + duration:g} s) goes past the end of the clip "
-                f"({clip_duration:g} s).",
-            )
-        return {"start": start, "duration": duration}
-    return {}
-
-
-def clip_process_start(
-    *, user: Any, clip: Clip, operation: str, params: dict[str, Any]
-) -> ProcessingJob:
-    """Start one processing operation on a ready clip (POST /api/process/clip)."""
-    from clips.models import Clip as ClipModel
-
-    if operation not in CLIP_OPERATIONS:
-        raise _params_error("operation", f"operation must be one of {', '.join(CLIP_OPERATIONS)}.")
-    with transaction.atomic():
-        locked = ClipModel.objects.select_for_update().select_related("project").get(pk=clip.pk)
-        if locked.status != ClipModel.Status.READY or not locked.file_path:
-            raise ServiceError(
-                f"This clip is {locked.status}; it can be processed once it is ready."
-                + (" Retry it first." if locked.status == ClipModel.Status.FAILED else ""),
-                {"status": locked.status},
-                code=ErrorCode.CONFLICT,
-            )
-        job_params = clip_operation_params(clip=locked, operation=operation, params=params)
-        return job_enqueue(
-            owner=user,
-            job_type=operation,
-            clip=locked,
-            project=locked.project,
-            input_params=job_params,
-        )
+def jobs_resend_lost(*, older_than: timedelta, busy_queues: set[str]) -> int:
+    """Re-send pending jobs older than `older_than` whose message was lost (the broker was down
+    when it was sent), except on `busy_queues`, where they may still be waiting their turn. The
+    runner's conditional claim makes a duplicate harmless; at most one re-send an hour per job,
+    so a long backlog in prefetch never piles up copies."""
+    cutoff = timezone.now() - older_than
+    lost = ProcessingJob.objects.filter(status=ProcessingJob.Status.PENDING, created_at__lt=cutoff)
+    resent = 0
+    for job in lost.only("pk", "job_type")[:500]:
+        if job_type_of(job.job_type).queue in busy_queues:
+            continue
+        if cache.add(f"maintenance:resent:{job.pk}", 1, 3600):
+            logger.warning("re-sending pending job %s whose message was lost", job.pk)
+            job_send(job)
+            resent += 1
+    return resent

@@ -1,35 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from projects.models import Project
 from projects.services import project_delete
-from timeline.models import TimelineSegment
-
-
-class TimelineSegmentInline(admin.TabularInline):
-    """The timeline at a glance; edits go through the editor so the rules and version hold."""
-
-    model = TimelineSegment
-    fields = ["layer", "start_time", "duration", "clip", "source_start", "name"]
-    readonly_fields = ["layer", "start_time", "duration", "clip", "source_start", "name"]
-    ordering = ["start_time", "layer"]
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[TimelineSegment]:
-        return super().get_queryset(request).select_related("clip")
 
 
 @admin.register(Project)
@@ -48,7 +24,6 @@ class ProjectAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     date_hierarchy = "updated_at"
-    inlines = [TimelineSegmentInline]
 
     # Deleting here must also free the owner's storage and remove the stored files.
     def delete_model(self, request: HttpRequest, obj: Project) -> None:

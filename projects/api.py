@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination, error_responses, json_text_validator, paginated_response
+from common.api import Pagination, error_responses, json_text_validator, paginated_response
 from projects.models import Project
 from projects.selectors import get_project_for_user, project_list
 from projects.services import (

@@ -8,12 +8,15 @@ from django.db import models
 from django.db.models import Q
 
 
+class ProjectStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    EXPORTING = "exporting", "Exporting"
+    EXPORTED = "exported", "Exported"
+    ARCHIVED = "archived", "Archived"
+
+
 class Project(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        EXPORTING = "exporting", "Exporting"
-        EXPORTED = "exported", "Exported"
-        ARCHIVED = "archived", "Archived"
+    Status = ProjectStatus
 
     class Template(models.TextChoices):
         BLANK = "blank", "Blank"
@@ -55,7 +58,7 @@ class Project(models.Model):
                 condition=Q(clips_count__gte=0), name="project_clips_count_gte_0"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "exporting", "exported", "archived"]),
+                condition=Q(status__in=ProjectStatus.values),
                 name="project_status_valid",
             ),
         ]

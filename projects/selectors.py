@@ -30,6 +30,15 @@ def get_project_for_user(
         raise Http404("No such project.") from exc
 
 
+def may_see_project(user: Any, project_id: uuid.UUID | str) -> bool:
+    """Whether `user` may see the project (the websocket consumers ask this before joining)."""
+    try:
+        get_project_for_user(user, project_id)
+    except Http404:
+        return False
+    return True
+
+
 def project_list(*, user: Any, status: str | None = None) -> QuerySet[Project]:
     """The user's projects, most recently changed first (index project_owner_updated_idx)."""
     queryset = projects_visible_to(user).order_by("-updated_at", "id")

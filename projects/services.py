@@ -1,23 +1,18 @@
-"""Writes of projects: create, edit, archive, delete, and the denormalised clip count."""
+"""Writes of projects: create, edit, archive, delete."""
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Sum, Value
-from django.db.models.functions import Greatest
-from django.utils import timezone
 
-from accounts.models import User
-from clips.models import Clip, UploadSession
-from clips.storage import clip_prefix, export_prefix, storage_delete_prefix
-from clips.uploads import chunk_store
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
+from processing.files import storage_delete_prefix
 from projects.models import Project
+from projects.storage import export_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -137,63 +132,48 @@ def project_update(
     return locked
 
 
-def _delete_stored_files(
-    clip_ids: list[uuid.UUID], unfinished: list[UploadSession], project_id: uuid.UUID
-) -> None:
-    for upload in unfinished:
-        try:
-            # On S3 the parts of an unfinished multipart upload live outside any key prefix.
-            chunk_store().abort(session=upload)
-        except Exception:  # best effort: the rows are gone, orphans are only logged
-            logger.warning("could not abort upload %s", upload.pk, exc_info=True)
-    for clip_id in clip_ids:
-        storage_delete_prefix(clip_prefix(clip_id))
-    storage_delete_prefix(export_prefix(project_id))
+# Told, inside project_delete's transaction (the project row locked, its rows not yet gone),
+# that a project is being deleted; each returns what must happen after commit (its files go),
+# or None. clips registers one: the owner gets the storage of the project's clips back.
+ProjectDeleteHook = Callable[..., Callable[[], None] | None]
+_delete_hooks: list[ProjectDeleteHook] = []
+
+
+def project_delete_hook_register(hook: ProjectDeleteHook) -> None:
+    """Called from AppConfig.ready() of an app that keeps things in projects;
+    `hook(project=)`."""
+    if hook not in _delete_hooks:
+        _delete_hooks.append(hook)
 
 
 def project_delete(*, project: Project) -> None:
     """Delete the project with its clips, segments, jobs and uploads, then its stored files.
 
-    The owner gets back the storage of the project's clips and the quota reserved by its
-    unfinished uploads (the accounting rules are in clips.services). Files go only after the
-    rows are committed, so a failed delete never leaves rows pointing at missing files.
+    The apps that keep things in a project hear of it first (see `project_delete_hook_register`:
+    clips gives the owner back the storage of the project's clips and unfinished uploads).
+    Files go only after the rows are committed, so a failed delete never leaves rows pointing
+    at missing files.
     """
     with transaction.atomic():
-        # Lock order project -> user, as in clips.services: nothing is added while we count.
+        # Lock order project -> user, as in clips.services.quota: nothing is added meanwhile.
         locked = Project.objects.select_for_update().get(pk=project.pk)
-        clips = Clip.objects.filter(project=locked)
-        clip_ids = list(clips.values_list("id", flat=True))
-        used = (
-            clips.exclude(status=Clip.Status.UPLOADING).aggregate(total=Sum("file_size"))["total"]
-            or 0
-        )
-        unfinished = list(
-            UploadSession.objects.filter(
-                clip__project=locked,
-                status__in=[UploadSession.Status.ACTIVE, UploadSession.Status.COMPLETING],
-            )
-        )
-        reserved = sum(upload.size for upload in unfinished)
+        cleanups = [hook(project=locked) for hook in _delete_hooks]
         project_id = locked.pk
-        owner_id = locked.owner_id
         locked.delete()
-        if used or reserved:
-            User.objects.filter(pk=owner_id).update(
-                storage_used=Greatest(F("storage_used") - used, Value(0)),
-                storage_reserved=Greatest(F("storage_reserved") - reserved, Value(0)),
-            )
-        # robust: the rows are gone already; a storage hiccup leaves orphans, logged, not a 500.
-        transaction.on_commit(
-            lambda: _delete_stored_files(clip_ids, unfinished, project_id), robust=True
-        )
+        cleanups.append(lambda: _exports_delete(project_id))
+        for cleanup in cleanups:
+            if cleanup is not None:
+                # robust: the rows are gone already; a storage hiccup leaves orphans, logged,
+                # not a 500.
+                transaction.on_commit(cleanup, robust=True)
 
 
-def project_clips_count_refresh(*, project: Project) -> int:
-    """Recount the project's clips from the database (called on clip create and delete)."""
-    with transaction.atomic():
-        # Lock first so the count below sees every clip committed before us (READ COMMITTED).
-        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk"))
-        count = Clip.objects.filter(project_id=project.pk).count()
-        Project.objects.filter(pk=project.pk).update(clips_count=count, updated_at=timezone.now())
-    project.clips_count = count
-    return count
+def _exports_delete(project_id: Any) -> None:
+    storage_delete_prefix(export_prefix(project_id))
+
+
+def projects_delete_for_owner(*, user: Any) -> None:
+    """accounts' user delete hook (registered in ProjectsConfig.ready()): each of the user's
+    projects goes through project_delete, which removes its files; a cascade would not."""
+    for project in Project.objects.filter(owner=user):
+        project_delete(project=project)

@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from projects.admin import ProjectAdmin
+from projects.models import Project
 from timeline.models import TimelineChange, TimelineSegment
 from timeline.services import segment_delete
 
@@ -32,6 +34,37 @@ class TimelineSegmentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TimelineSegment]) -> None:
         for segment in queryset.select_related("project"):
             segment_delete(segment=segment, user=request.user)
+
+
+class TimelineSegmentInline(admin.TabularInline):
+    """The timeline at a glance; edits go through the editor so the rules and version hold."""
+
+    model = TimelineSegment
+    fields = ["layer", "start_time", "duration", "clip", "source_start", "name"]
+    readonly_fields = ["layer", "start_time", "duration", "clip", "source_start", "name"]
+    ordering = ["start_time", "layer"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TimelineSegment]:
+        return super().get_queryset(request).select_related("clip")
+
+
+# A project's change page shows its timeline. projects knows nothing of timelines, so this app
+# adds the inline to the projects' admin (Django's public admin API: unregister, register).
+admin.site.unregister(Project)
+
+
+@admin.register(Project)
+class ProjectWithTimelineAdmin(ProjectAdmin):
+    inlines = [*ProjectAdmin.inlines, TimelineSegmentInline]
 
 
 @admin.register(TimelineChange)

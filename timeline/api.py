@@ -15,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
+from common.api import ApiError, Pagination, error_responses, paginated_response
+from common.errors import ErrorCode
 from projects.selectors import get_project_for_user
 from timeline.limits import segment_count_error
 from timeline.models import TimelineChange, TimelineSegment

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from config.api import ServiceError
+from common.errors import ServiceError
 
 
 def max_segments() -> int:

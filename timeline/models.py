@@ -10,12 +10,15 @@ from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 
+class SegmentLayer(models.TextChoices):
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+
+
 class TimelineSegment(models.Model):
     """`duration` seconds of a clip from its in-point `source_start`, placed at `start_time`."""
 
-    class Layer(models.TextChoices):
-        VIDEO = "video", "Video"
-        AUDIO = "audio", "Audio"
+    Layer = SegmentLayer
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(
@@ -50,7 +53,7 @@ class TimelineSegment(models.Model):
                 name="segment_source_end_gt_0",
             ),
             models.CheckConstraint(
-                condition=Q(layer__in=["video", "audio"]), name="segment_layer_valid"
+                condition=Q(layer__in=SegmentLayer.values), name="segment_layer_valid"
             ),
         ]
 

@@ -23,12 +23,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from clips.models import Clip
-from config.api import ErrorCode, ServiceError
-from processing.events import broadcast
+from common.errors import ErrorCode, ServiceError
 from projects.models import Project
+from realtime import messages
+from realtime.broadcast import broadcast, project_group
 from timeline import changes
 from timeline.changes import SEGMENT_FIELDS, segment_json
-from timeline.events import Op, timeline_op_message
 from timeline.limits import segment_count_check, segment_end_check
 from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
 from timeline.selectors import timeline_at_version, timeline_end, timeline_segments
@@ -65,7 +65,7 @@ class _Change:
 
     kind: str
     summary: str
-    op: Op
+    op: messages.TimelineOp
     segment: TimelineSegment | None = None
     segment_id: uuid.UUID | None = None
     # The whole list (replace, restore, clip removed): broadcast, and stored as a snapshot.
@@ -260,16 +260,13 @@ def _commit_version(project: Project, *, by: Any, change: _Change) -> None:
         snapshot=snapshot,
     )
     broadcast(
-        {
-            "type": "timeline:updated",
-            "project_id": project.pk,
-            "version": project.timeline_version,
-            "by": by_id,
-        },
-        project_id=project.pk,
+        messages.timeline_updated(
+            project_id=project.pk, version=project.timeline_version, by=by_id
+        ),
+        [project_group(project.pk)],
     )
     broadcast(
-        timeline_op_message(
+        messages.timeline_op(
             project_id=project.pk,
             version=project.timeline_version,
             by=by_id,
@@ -278,7 +275,7 @@ def _commit_version(project: Project, *, by: Any, change: _Change) -> None:
             segment_id=change.segment_id,
             segments=change.segments,
         ),
-        project_id=project.pk,
+        [project_group(project.pk)],
     )
 
 
@@ -540,3 +537,11 @@ def timeline_recompute(*, project: Project, by: Any = None) -> Decimal:
     project.total_duration = locked.total_duration
     project.timeline_version = locked.timeline_version
     return locked.total_duration
+
+
+def clip_segments_delete(*, clip: Clip, by: Any = None) -> None:
+    """Before a clip is deleted (clips' delete hook, in its transaction): its segments go, and
+    if it had any, the timeline changed under the editors."""
+    deleted, _ = TimelineSegment.objects.filter(clip=clip).delete()
+    if deleted:
+        timeline_recompute(project=clip.project, by=by)

@@ -1,5 +1,8 @@
-"""Pure builders of FFmpeg argument lists for ingest work. Each takes local paths and numbers and
-returns a list; tests read them as lists and pin the safety flags on every one.
+"""Builders of FFmpeg argument lists for clip work (probe checks, posters, filmstrips, proxies,
+renditions, loudness, extracts), and the picture-size and loudness arithmetic around them.
+Each takes local paths and numbers and returns a list; tests read them as lists and pin the
+safety flags on every one. They run nothing; the only outside input they read is settings:
+the binaries (FFMPEG_BINARY, FFPROBE_BINARY) and FFMPEG_THREADS.
 
 Every input is opened through `safe_input_args` (file protocol only, a demuxer allow-list, a
 pixel cap) and every ffmpeg call starts with `base_ffmpeg_args` (no stdin, progress on stdout).
@@ -8,6 +11,8 @@ FFmpeg's autorotate is left on: decoded frames arrive upright, so sizes here are
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -353,3 +358,45 @@ def extract_args(
         "mp4",
         _out(dest),
     ]
+
+
+# --- sizes and measurements ----------------------------------------------------------------
+
+
+def even(value: float) -> int:
+    """Rounded down to an even number (H.264 4:2:0 needs even sides), so never above `value`."""
+    return max(2, int(value + 1e-6) // 2 * 2)
+
+
+def fit_within(width: int, height: int, *, max_long: int, max_short: int) -> tuple[int, int]:
+    """The largest even size with the aspect of width x height whose long side is at most
+    `max_long` and short side at most `max_short`; never larger than the source."""
+    if width <= 0 or height <= 0:
+        raise ValueError("a picture size must be positive")
+    long_side, short_side = max(width, height), min(width, height)
+    scale = min(1.0, max_long / long_side, max_short / short_side)
+    return even(width * scale), even(height * scale)
+
+
+def scale_to_height(width: int, height: int, target_height: int) -> tuple[int, int]:
+    """An even size of height `target_height` (at most the source's) keeping the aspect."""
+    target = min(target_height, height)
+    return even(width * target / height), even(target)
+
+
+def parse_loudnorm_json(stderr: str) -> dict[str, Any]:
+    """The last JSON object loudnorm printed (print_format=json), values as floats where
+    they are numbers; FFmpeg prints them as strings, "-inf" for silence."""
+    matches = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr, flags=re.S)
+    if not matches:
+        raise ValueError("no loudnorm measurement in FFmpeg's output")
+    raw = json.loads(matches[-1])
+    result: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            result[key] = value
+            continue
+        result[key] = number if number not in (float("inf"), float("-inf")) else None
+    return result

@@ -84,6 +84,19 @@ def _limits_prefix() -> list[str]:
     return prefix
 
 
+def _spawn(args: list[str], *, stderr: Any, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start an ffmpeg or ffprobe argument list: niced and memory-capped, no stdin, stdout piped,
+    in a session of its own so that stopping it reaches every process it started."""
+    return subprocess.Popen(
+        [*_limits_prefix(), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        cwd=cwd,
+        start_new_session=True,
+    )
+
+
 def parse_progress_time(key: str, value: str) -> float | None:
     """Seconds of output written, from one `-progress` line (`out_time_us=…`)."""
     if key in ("out_time_us", "out_time_ms"):
@@ -115,14 +128,7 @@ def run_ffmpeg(
     with tempfile.TemporaryFile(dir=cwd) as stderr_file:
         started = time.monotonic()
         usage_before = os.times()
-        process = subprocess.Popen(
-            [*_limits_prefix(), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
-            cwd=cwd,
-            start_new_session=True,
-        )
+        process = _spawn(args, stderr=stderr_file, cwd=cwd)
         last_time = [0.0]
 
         def read_progress() -> None:
@@ -219,25 +225,22 @@ def ffprobe_args(path: Path | str, *, extra: list[str] | None = None) -> list[st
 
 def run_ffprobe_json(args: list[str], *, timeout: float = 120) -> dict[str, Any]:
     """Run an ffprobe argument list and parse its JSON output."""
+    process = _spawn(args, stderr=subprocess.PIPE)
     try:
-        completed = subprocess.run(
-            [*_limits_prefix(), *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        stdout, stderr_bytes = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
+        _stop(process)
+        process.communicate()
         raise FFmpegTimeout(f"ffprobe took longer than {timeout:.0f} s.") from exc
-    stderr = completed.stderr.decode(errors="replace")[-STDERR_TAIL_BYTES:].strip()
-    if completed.returncode != 0:
+    stderr = stderr_bytes.decode(errors="replace")[-STDERR_TAIL_BYTES:].strip()
+    if process.returncode != 0:
         raise FFmpegError(
-            f"ffprobe exited with code {completed.returncode}.",
+            f"ffprobe exited with code {process.returncode}.",
             stderr=stderr,
-            returncode=completed.returncode,
+            returncode=process.returncode,
         )
     try:
-        data = json.loads(completed.stdout or b"{}")
+        data = json.loads(stdout or b"{}")
     except json.JSONDecodeError as exc:
         raise FFmpegError("ffprobe printed something that is not JSON.", stderr=stderr) from exc
     return data if isinstance(data, dict) else {}
@@ -254,13 +257,7 @@ def run_ffprobe_lines(
     the lines `keep` accepts, at most `limit` of them, reading as they come so a long file's
     packet list never sits in memory. Returns (lines, truncated)."""
     with tempfile.TemporaryFile() as stderr_file:
-        process = subprocess.Popen(
-            [*_limits_prefix(), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
-            start_new_session=True,
-        )
+        process = _spawn(args, stderr=stderr_file)
         timed_out = threading.Event()
 
         def on_timeout() -> None:

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from clips.models import Clip, UploadChunk, UploadSession
-from clips.services import uploads_expire
+from clips.services.uploads import uploads_expire
 from tests.clips.conftest import chunks_of, send_chunk, session
 
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from clips.ingest.pipeline import clip_original_discard
 from clips.models import Clip
-from clips.services import clip_original_discard
 from clips.storage import clip_derived_key, clip_original_key
 from processing.models import ProcessingJob
 from tests.clips.conftest import ingest_jobs, send_chunk

@@ -19,12 +19,12 @@ import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from clips.ingest.steps import keyframe_times
 from clips.models import Clip
 from clips.storage import clip_original_key
-from processing.ingest.steps import keyframe_times
+from processing.engine import job_run
 from processing.media import media_validate
 from processing.models import ProcessingJob
-from processing.runner import job_run
 from projects.models import Project
 from tests.processing.conftest import job_finished, wait_for, worker  # noqa: F401
 from tests.projects.factories import make_project

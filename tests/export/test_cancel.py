@@ -9,12 +9,12 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db import connection
 
-from clips.storage import export_prefix
+from processing.engine import job_run
 from processing.export import export_start
 from processing.models import ProcessingJob
-from processing.runner import job_run
 from processing.services import job_cancel
 from projects.models import Project
+from projects.storage import export_prefix
 from tests.export.conftest import lay_out
 from tests.processing.conftest import ffmpeg_pids, wait_for
 

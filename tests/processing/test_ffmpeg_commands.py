@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from processing.ffmpeg import commands
+from processing.ffmpeg.commands import fit_within, parse_loudnorm_json, scale_to_height
 from processing.ffmpeg.runner import ffprobe_args
 from processing.ffmpeg.safety import MAX_PIXELS, SOURCE_DEMUXERS, safe_input_args
-from processing.ingest.common import fit_within, parse_loudnorm_json, scale_to_height
 
 SOURCE = Path("/tmp/job-x/source")
 DEST = Path("/tmp/job-x/out.mp4")

@@ -15,12 +15,12 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 import processing.media
+from clips.ingest.pipeline import clip_ingest_start
 from clips.models import Clip
 from processing.ffmpeg import commands
 from processing.ffmpeg.runner import FFmpegError, ffprobe_args, run_ffmpeg, run_ffprobe_json
 from processing.media import media_validate
 from processing.models import ProcessingJob
-from processing.services import clip_ingest_start
 from tests.media import MediaFactory
 from tests.processing.conftest import clip_settled, wait_for
 

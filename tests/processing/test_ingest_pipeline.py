@@ -13,9 +13,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from accounts.models import User
+from clips.ingest.pipeline import clip_ingest_start
 from clips.models import Clip
 from processing.models import ProcessingJob
-from processing.services import clip_ingest_start
 from tests.media import MediaFactory, ffprobe_json
 from tests.processing.conftest import clip_settled, wait_for
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clips.models import Clip
+from processing.engine import job_run
 from processing.models import ProcessingJob
-from processing.runner import job_run
 from processing.services import job_enqueue, jobs_requeue_stale
 from tests.media import MediaFactory
 from tests.processing.conftest import clip_settled, ffmpeg_pids, wait_for
@@ -76,7 +76,7 @@ def test_it_fails_the_clip_when_its_ingest_is_cancelled(
     # No worker picks up this job before the cancel: the broker is flushed right away.
     worker.flush_all()
     with transaction.atomic():
-        from processing.services import clip_ingest_start
+        from clips.ingest.pipeline import clip_ingest_start
 
         job = clip_ingest_start(clip=clip)
     worker.flush_all()

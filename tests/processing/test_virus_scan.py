@@ -14,10 +14,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from accounts.models import User
+from clips.ingest.pipeline import clip_ingest_start
 from clips.models import Clip
 from processing import scan
 from processing.models import ProcessingJob
-from processing.services import clip_ingest_start
 from tests.media import EICAR, MediaFactory
 from tests.processing.conftest import CLAMD_STREAM_MAX, clip_settled, wait_for
 

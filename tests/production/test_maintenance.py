@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from clips.models import Clip, UploadSession
+from clips.services import quota
 from config import maintenance, scheduler
 from processing.models import ProcessingJob
 from tests.conftest import in_ci
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch: Any) -> list[str]:
     """Jobs the sweeps send to the broker (recorded, not delivered)."""
     calls: list[str] = []
-    monkeypatch.setattr("processing.services._send", lambda job: calls.append(str(job.pk)))
+    monkeypatch.setattr("processing.services.job_send", lambda job: calls.append(str(job.pk)))
     return calls
 
 
@@ -218,7 +219,7 @@ def test_storage_used_is_reconciled_with_the_users_clips(owner: Any, other_user:
     other_user.refresh_from_db()
     assert owner.storage_used == 1500
     assert other_user.storage_used == 0
-    assert maintenance.storage_usage_reconcile() == 0  # nothing left to correct
+    assert quota.storage_usage_reconcile() == 0  # nothing left to correct
 
 
 def test_the_usage_report_prints_a_row_per_user(owner: Any, other_user: Any) -> None:

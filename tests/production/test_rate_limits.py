@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from config.ratelimit import UserRateThrottle, client_ip
+from common.ratelimit import UserRateThrottle, client_ip
 from tests.production.services import PrivateRedis
 
 pytestmark = pytest.mark.django_db

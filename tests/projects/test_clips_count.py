@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from clips.models import Clip
+from clips.services.clips import project_clips_count_refresh
 from projects.models import Project
-from projects.services import project_clips_count_refresh
 
 
 def test_it_recounts_the_clips_from_the_database(project: Project) -> None:

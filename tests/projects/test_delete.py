@@ -9,9 +9,10 @@ from django.core.files.storage import default_storage
 
 from accounts.models import User
 from clips.models import Clip, UploadSession
-from clips.storage import clip_derived_key, clip_original_key, export_prefix
+from clips.storage import clip_derived_key, clip_original_key
 from processing.models import ProcessingJob
 from projects.models import Project
+from projects.storage import export_prefix
 from tests.projects.factories import make_clip, make_project
 from timeline.models import TimelineSegment
 

@@ -22,11 +22,11 @@ from django.test import Client
 
 from accounts.tokens import token_pair_issue
 from config.asgi import application
-from processing import events
-from processing.consumers import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from processing.models import ProcessingJob
 from processing.services import job_enqueue
 from projects.models import Project
+from realtime import broadcast as events
+from realtime.consumers import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from tests.conftest import in_ci
 from tests.projects.factories import make_project
 
@@ -71,9 +71,9 @@ def test_it_relays_the_callers_events_on_ws(owner: Any) -> None:
     async def body() -> None:
         connected, _ = await communicator.connect(timeout=5)
         assert connected
-        await database_sync_to_async(events.send_now)(
-            [events.user_group(owner.pk)],
+        await database_sync_to_async(events.broadcast)(
             {"type": "notification", "level": "info", "message": "hi"},
+            [events.user_group(owner.pk)],
         )
         assert await communicator.receive_json_from(timeout=5) == {
             "type": "notification",
@@ -92,8 +92,8 @@ def test_it_does_not_relay_other_users_events(owner: Any, other_user: Any) -> No
 
     async def body() -> None:
         assert (await communicator.connect(timeout=5))[0]
-        await database_sync_to_async(events.send_now)(
-            [events.user_group(other_user.pk)], {"type": "notification", "message": "secret"}
+        await database_sync_to_async(events.broadcast)(
+            {"type": "notification", "message": "secret"}, [events.user_group(other_user.pk)]
         )
         assert await communicator.receive_nothing(timeout=0.5)
         await communicator.disconnect()
@@ -110,8 +110,8 @@ def test_it_authenticates_sockets_by_session_cookie(owner: Any) -> None:
 
     async def body() -> None:
         assert (await communicator.connect(timeout=5))[0]
-        await database_sync_to_async(events.send_now)(
-            [events.user_group(owner.pk)], {"type": "notification", "message": "by cookie"}
+        await database_sync_to_async(events.broadcast)(
+            {"type": "notification", "message": "by cookie"}, [events.user_group(owner.pk)]
         )
         assert (await communicator.receive_json_from(timeout=5))["message"] == "by cookie"
         await communicator.disconnect()
@@ -145,7 +145,7 @@ def test_it_relays_a_projects_events_to_its_owner(owner: Any, project: Project) 
     async def body() -> None:
         assert (await communicator.connect(timeout=5))[0]
         message = {"type": "timeline:updated", "project_id": str(project.pk), "version": 3}
-        await database_sync_to_async(events.send_now)([events.project_group(project.pk)], message)
+        await database_sync_to_async(events.broadcast)(message, [events.project_group(project.pk)])
         assert await communicator.receive_json_from(timeout=5) == message
         await communicator.disconnect()
 
@@ -160,8 +160,8 @@ def test_it_refuses_an_outsider_before_joining_the_project_group(
     async def body() -> None:
         assert await close_code(communicator) == CLOSE_NOT_FOUND
         # Nothing sent to the project reaches the refused socket.
-        await database_sync_to_async(events.send_now)(
-            [events.project_group(project.pk)], {"type": "timeline:updated"}
+        await database_sync_to_async(events.broadcast)(
+            {"type": "timeline:updated"}, [events.project_group(project.pk)]
         )
         assert await communicator.receive_nothing(timeout=0.3)
 
@@ -188,8 +188,7 @@ def test_it_sends_job_events_only_after_commit(owner: Any, project: Project) -> 
                 with transaction.atomic():
                     events.broadcast(
                         {"type": "notification", "message": "x"},
-                        user_id=owner.pk,
-                        project_id=project.pk,
+                        [events.user_group(owner.pk), events.project_group(project.pk)],
                     )
                     raise RuntimeError("rolled back")
             except RuntimeError:
@@ -209,15 +208,15 @@ import sys, uuid
 from decimal import Decimal
 import django
 django.setup()
-from processing import events
+from realtime import broadcast as events
 from processing.models import ProcessingJob
-from processing.runner import job_groups, progress_message
+from processing.engine import job_groups, progress_message
 
 job = ProcessingJob(
     id=uuid.UUID(sys.argv[1]), owner_id=sys.argv[2], project_id=sys.argv[3],
     job_type="transcode", status="running", progress=Decimal("42.5"),
 )
-events.send_now(job_groups(job), progress_message(job))
+events.broadcast(progress_message(job), job_groups(job))
 print("sent")
 """
 

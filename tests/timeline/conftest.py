@@ -9,8 +9,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from clips.models import Clip
-from processing.events import project_group
 from projects.models import Project
+from realtime.broadcast import project_group
 from tests.projects.factories import make_clip, make_project
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from clips.services import uploads_expire
+from clips.services.uploads import uploads_expire
 
 
 class Command(BaseCommand):

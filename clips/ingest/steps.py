@@ -1,8 +1,11 @@
-"""Job handlers of the ingest steps: scan, probe, thumbnail, transcode, normalize_audio.
+"""Job handlers of clip work: scan, probe, thumbnail, transcode, normalize_audio (registered
+with the processing engine in ClipsConfig.ready()).
 
 Each handler works on a local copy of the original in its temp folder, writes its outputs
 there, checks for a cancel, and only then stores them under the clip's deterministic keys, so
-a cancelled or failed job leaves nothing half-written in storage.
+a cancelled or failed job leaves nothing half-written in storage. A handler never decides the
+clip's fate: it reports its output, or fails with a verdict (the file is unusable) that the
+ingest pipeline acts on.
 """
 
 from __future__ import annotations
@@ -14,27 +17,23 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from clips.storage import clip_derived_key, storage_url
-from config.api import ErrorCode, ServiceError
-from processing.ffmpeg import commands
-from processing.ffmpeg.runner import FFmpegError, run_ffmpeg, run_ffprobe_lines
-from processing.files import storage_replace
-from processing.ingest.common import (
+from clips.ingest.common import (
     PROXY_MAX_LONG,
     PROXY_MAX_SHORT,
     clip_save,
     download_original,
-    fit_within,
-    is_pipeline,
     job_clip,
     media_info,
-    parse_loudnorm_json,
-    scale_to_height,
 )
-from processing.ingest.pipeline import SCAN_DISABLED
+from clips.ingest.pipeline import SCAN_DISABLED, discard_original
+from clips.storage import clip_derived_key
+from common.errors import ErrorCode, ServiceError
+from processing.engine import JobContext, JobDeferred, JobFailed
+from processing.ffmpeg import commands
+from processing.ffmpeg.commands import fit_within, parse_loudnorm_json, scale_to_height
+from processing.ffmpeg.runner import FFmpegError, run_ffprobe_lines
+from processing.files import storage_replace, storage_url
 from processing.media import duration_decimal, media_validate
-from processing.models import ProcessingJob
-from processing.runner import JobContext, JobDeferred, JobFailed, register
 from processing.scan import ScanCancelled, ScannerUnavailable, clamd_configured, scan_file
 
 KEYFRAMES_MAX = 2000
@@ -55,7 +54,6 @@ SCAN_INFECTED = "infected"
 # --- scan -------------------------------------------------------------------------------------
 
 
-@register(ProcessingJob.JobType.SCAN)
 def scan(ctx: JobContext) -> dict[str, Any]:
     """Virus-scan the original with clamd. Unreachable → the job waits and is retried; it is
     never reported clean without clamd's verdict."""
@@ -79,15 +77,13 @@ def scan(ctx: JobContext) -> dict[str, Any]:
         ) from exc
     scanned_at = timezone.now().isoformat()
     if result.infected:
-        from clips.services import clip_original_discard
-
-        message = (
-            f"This file contains malware ({result.signature}) and was deleted. "
-            "Scan your computer and upload a clean copy."
-        )
         clip_save(clip.pk, metadata={"scan": SCAN_INFECTED, "scanned_at": scanned_at})
-        clip_original_discard(clip=clip, message=message, code=ErrorCode.VIRUS_DETECTED)
-        raise JobFailed(message, result.reply)
+        raise JobFailed(
+            f"This file contains malware ({result.signature}) and was deleted. "
+            "Scan your computer and upload a clean copy.",
+            result.reply,
+            verdict=discard_original(ErrorCode.VIRUS_DETECTED),
+        )
     verdict = SCAN_CLEAN if result.verdict == "clean" else SCAN_TOO_LARGE
     clip_save(clip.pk, metadata={"scan": verdict, "scanned_at": scanned_at, "scan_detail": ""})
     return {"scan": verdict}
@@ -117,36 +113,37 @@ def keyframe_times(source: Path) -> tuple[list[float], bool]:
 
 
 def measure_loudness(ctx: JobContext, source: Path, duration: float) -> dict[str, Any]:
-    """EBU R128 integrated loudness, true peak and loudness range of the first audio stream."""
-    result = run_ffmpeg(
+    """EBU R128 integrated loudness, true peak and loudness range of the first audio stream.
+
+    Why the probe decodes the audio once: the figures go into the clip's metadata, so a client
+    sees which clips are too quiet or too loud before it asks for normalize_audio. No other
+    step reads them (normalize_audio and the export measure afresh, with their own targets)."""
+    result = ctx.run_ffmpeg(
         commands.loudness_measure_args(
             source,
             target_lufs=settings.LOUDNESS_TARGET_LUFS,
             true_peak=settings.LOUDNESS_TRUE_PEAK_DBTP,
         ),
-        expected_duration=duration,
-        on_progress=ctx.progress_callback(50, 95),
-        should_cancel=ctx.should_cancel,
-        cwd=ctx.tmp_dir,
+        duration=duration,
+        span=(50, 95),
     )
     return parse_loudnorm_json(result.stderr)
 
 
-@register(ProcessingJob.JobType.PROBE)
 def probe(ctx: JobContext) -> dict[str, Any]:
-    """ffprobe decides what the file is. An unusable file fails the clip and, in the ingest
-    pipeline, its bytes are deleted and its storage given back."""
+    """ffprobe decides what the file is. An unusable file fails the job with the verdict that
+    its original be discarded (the ingest pipeline deletes it and gives the storage back)."""
     clip = job_clip(ctx)
     source = download_original(ctx, clip)
     ctx.progress(10, force=True)
     try:
         info = media_validate(source)
     except ServiceError as exc:
-        if is_pipeline(ctx):
-            from clips.services import clip_original_discard
-
-            clip_original_discard(clip=clip, message=exc.message, code=exc.code)
-        raise JobFailed(exc.message, json.dumps(exc.details, default=str)) from exc
+        raise JobFailed(
+            exc.message,
+            json.dumps(exc.details, default=str),
+            verdict=discard_original(exc.code),
+        ) from exc
     ctx.progress(30)
     times, truncated = keyframe_times(source)
     ctx.progress(50)
@@ -202,7 +199,6 @@ def _require_output(path: Path, what: str) -> None:
         )
 
 
-@register(ProcessingJob.JobType.THUMBNAIL)
 def thumbnail(ctx: JobContext) -> dict[str, Any]:
     """A poster JPEG (at about 10 % of the clip), a filmstrip sprite sheet for the timeline and
     a waveform PNG (none for a clip without audio)."""
@@ -310,7 +306,6 @@ def rendition_name(height: int, container: str) -> str:
     return f"rendition_{height}p.{container}"
 
 
-@register(ProcessingJob.JobType.TRANSCODE)
 def transcode(ctx: JobContext) -> dict[str, Any]:
     """Without params: the editor's proxy (H.264/AAC MP4, faststart, at most 720p). With
     `{height, format}`: a rendition at that height, MP4 or WebM (VP9/Opus)."""
@@ -360,7 +355,6 @@ def transcode(ctx: JobContext) -> dict[str, Any]:
 # --- normalize_audio --------------------------------------------------------------------------
 
 
-@register(ProcessingJob.JobType.NORMALIZE_AUDIO)
 def normalize_audio(ctx: JobContext) -> dict[str, Any]:
     """Two-pass loudnorm to the configured target: measure, then apply one linear gain. The
     video stream is copied untouched."""

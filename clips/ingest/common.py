@@ -1,20 +1,18 @@
-"""What the ingest handlers share: fetching the clip and its original, updating the clip row
-without losing another job's concurrent changes, and picture-size arithmetic."""
+"""What the clip job handlers share: fetching the clip and its original, and updating the clip
+row without losing another job's concurrent changes."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 
 from clips.models import Clip
+from processing.engine import JobContext, JobFailed
 from processing.ffmpeg.runner import FFmpegError, ffprobe_args, run_ffprobe_json
 from processing.files import storage_download
 from processing.media import describe_probe
-from processing.runner import JobContext, JobFailed
 
 PROXY_MAX_LONG = 1280
 PROXY_MAX_SHORT = 720
@@ -25,10 +23,6 @@ def job_clip(ctx: JobContext) -> Clip:
     if clip is None:
         raise JobFailed("The clip of this job no longer exists.")
     return clip
-
-
-def is_pipeline(ctx: JobContext) -> bool:
-    return (ctx.job.input_params or {}).get("pipeline") == "ingest"
 
 
 def download_original(ctx: JobContext, clip: Clip) -> Path:
@@ -86,42 +80,3 @@ def media_info(clip: Clip, source: Path) -> dict[str, Any]:
             "This clip's file cannot be read as a video.", f"{exc}\n{exc.stderr}"
         ) from exc
     return describe_probe(data, file_size=source.stat().st_size)
-
-
-def even(value: float) -> int:
-    """Rounded down to an even number (H.264 4:2:0 needs even sides), so never above `value`."""
-    return max(2, int(value + 1e-6) // 2 * 2)
-
-
-def fit_within(width: int, height: int, *, max_long: int, max_short: int) -> tuple[int, int]:
-    """The largest even size with the aspect of width x height whose long side is at most
-    `max_long` and short side at most `max_short`; never larger than the source."""
-    if width <= 0 or height <= 0:
-        raise ValueError("a picture size must be positive")
-    long_side, short_side = max(width, height), min(width, height)
-    scale = min(1.0, max_long / long_side, max_short / short_side)
-    return even(width * scale), even(height * scale)
-
-
-def scale_to_height(width: int, height: int, target_height: int) -> tuple[int, int]:
-    """An even size of height `target_height` (at most the source's) keeping the aspect."""
-    target = min(target_height, height)
-    return even(width * target / height), even(target)
-
-
-def parse_loudnorm_json(stderr: str) -> dict[str, Any]:
-    """The last JSON object loudnorm printed (print_format=json), values as floats where
-    they are numbers; FFmpeg prints them as strings, "-inf" for silence."""
-    matches = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr, flags=re.S)
-    if not matches:
-        raise ValueError("no loudnorm measurement in FFmpeg's output")
-    raw = json.loads(matches[-1])
-    result: dict[str, Any] = {}
-    for key, value in raw.items():
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            result[key] = value
-            continue
-        result[key] = number if number not in (float("inf"), float("-inf")) else None
-    return result

@@ -1,81 +1,40 @@
-"""Clip and upload services: creating clips, resumable chunked uploads, quota, deletion.
-
-Storage accounting (shared with projects.services.project_delete):
-- an upload in progress (session `active` or `completing`) holds its declared size in
-  `User.storage_reserved`;
-- a clip that is not `uploading` and has a `file_size` counts that size in `User.storage_used`;
-  discarding its original clears `file_size` and gives the bytes back.
-
-Locks are always taken in the order project → upload/clip → user, the order project_delete
-uses, so that these services and a project deletion never deadlock or count a clip twice.
+"""Resumable chunked uploads: start (the declared size is reserved), store chunks in any
+order and in parallel, complete (the reservation becomes used storage and the clip goes to
+ingest), cancel, and the sweep of abandoned uploads. Storage moves: clips.services.quota.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from django.conf import settings
-from django.core.files.base import File
-from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.formats import number_format
 
-from accounts.models import User
+from clips.chunks import ChunkStoreError, chunk_store
+from clips.ingest.pipeline import clip_ingest_start
 from clips.models import Clip, UploadChunk, UploadSession
 from clips.selectors import upload_progress
-from clips.storage import clip_original_key, clip_prefix, storage_delete_prefix
-from clips.uploads import ChunkStoreError, chunk_store, sha256_of
-from config.api import ErrorCode, ServiceError
-from processing import events
-from processing import services as processing_services
-from projects import services as project_services
+from clips.services.clips import (
+    clean_filename,
+    default_name,
+    lock_project,
+    project_clips_count_refresh,
+)
+from clips.services.quota import RESERVING, quota_commit, quota_release, quota_reserve, size_text
+from clips.storage import clip_files_delete, clip_original_key
+from common.errors import ErrorCode, ServiceError
+from processing.files import sha256_of
 from projects.models import Project
-from timeline import services as timeline_services
-
-if TYPE_CHECKING:
-    from processing.models import ProcessingJob
+from realtime import messages
+from realtime.broadcast import broadcast, project_group, user_group
 
 logger = logging.getLogger(__name__)
 
-_UNSET: Any = object()
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-MAX_TAGS = 30
-MAX_TAG_LENGTH = 50
-RESERVING = (UploadSession.Status.ACTIVE, UploadSession.Status.COMPLETING)
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _mib(size: int) -> str:
-    if size >= 1024**3:
-        return f"{size / 1024**3:.1f} GiB".replace(".0 ", " ")
-    return f"{number_format(round(size / 1024**2, 1))} MiB".replace(".0 ", " ")
-
-
-def _clean_filename(filename: str) -> str:
-    # Only ever shown back to the user; storage keys never derive from it.
-    name = Path(str(filename).replace("\\", "/")).name.strip()
-    return name[:255] or "upload"
-
-
-def _default_name(name: str | None, filename: str) -> str:
-    name = (name or "").strip()
-    if name:
-        return name[:255]
-    return (Path(filename).stem or filename)[:255]
 
 
 def _clean_sha256(value: str | None, *, field: str) -> str:
@@ -86,80 +45,6 @@ def _clean_sha256(value: str | None, *, field: str) -> str:
             {"field": field},
         )
     return value
-
-
-def _clip_reserve_and_create(
-    *,
-    project: Project,
-    user: Any,
-    name: str | None,
-    filename: str,
-    size: int,
-    status: str,
-    sha256: str = "",
-) -> Clip:
-    """Inside a transaction: lock the project, reserve `size` bytes of the user's quota (or
-    refuse before anything is stored) and create the clip row."""
-    locked = _lock_project(project.pk)
-    _reserve_quota(user_id=user.pk, size=size)
-    return Clip.objects.create(
-        project=locked,
-        owner_id=user.pk,
-        name=_default_name(name, filename),
-        original_filename=filename,
-        file_size=size,
-        sha256=sha256,
-        status=status,
-    )
-
-
-def _lock_project(project_id: Any) -> Project:
-    project = Project.objects.select_for_update().filter(pk=project_id).first()
-    if project is None:
-        raise ServiceError("This project no longer exists.", code=ErrorCode.NOT_FOUND)
-    return project
-
-
-def _reserve_quota(*, user_id: Any, size: int) -> None:
-    """Reserve `size` bytes for `user_id` or raise STORAGE_QUOTA_EXCEEDED (call in a transaction).
-
-    The user row lock makes parallel starts queue up, so together they cannot overshoot.
-    """
-    user = User.objects.select_for_update().get(pk=user_id)
-    if user.storage_used + user.storage_reserved + size > user.storage_limit:
-        available = max(0, user.storage_limit - user.storage_used - user.storage_reserved)
-        raise ServiceError(
-            f"This file ({_mib(size)}) does not fit in your storage: {_mib(available)} of "
-            f"{_mib(user.storage_limit)} are free. Delete clips you no longer need and try again.",
-            {
-                "size": size,
-                "storage_used": user.storage_used,
-                "storage_reserved": user.storage_reserved,
-                "storage_limit": user.storage_limit,
-                "available": available,
-            },
-            code=ErrorCode.STORAGE_QUOTA_EXCEEDED,
-        )
-    User.objects.filter(pk=user_id).update(storage_reserved=F("storage_reserved") + size)
-
-
-def _release_reservation(*, user_id: Any, size: int) -> None:
-    User.objects.filter(pk=user_id).update(
-        storage_reserved=Greatest(F("storage_reserved") - size, Value(0))
-    )
-
-
-def _free_used(*, user_id: Any, size: int) -> None:
-    User.objects.filter(pk=user_id).update(
-        storage_used=Greatest(F("storage_used") - size, Value(0))
-    )
-
-
-def _charged_size(clip: Clip) -> int:
-    """Bytes of `clip` counted in its owner's storage_used (see the module docstring)."""
-    if clip.status == Clip.Status.UPLOADING or not clip.file_size:
-        return 0
-    return clip.file_size
 
 
 def _session_expired(upload: UploadSession) -> bool:
@@ -201,238 +86,6 @@ def _read_body(stream: IO[bytes] | None, expected: int) -> bytes:
     return bytes(data)
 
 
-def _storage_cleanup(upload: UploadSession | None, clip_id: Any) -> None:
-    """Drop an upload's parts (S3: abort the multipart upload) and every file of the clip."""
-    if upload is not None:
-        try:
-            chunk_store().abort(session=upload)
-        except Exception:  # best effort: the rows are gone, orphans are only logged
-            logger.warning("could not abort upload %s", upload.pk, exc_info=True)
-    storage_delete_prefix(clip_prefix(clip_id))
-
-
-# --- clips ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _local_copy(file: UploadedFile) -> Iterator[Path]:
-    """A local path of the uploaded file for ffprobe (files under 2 MiB live in memory)."""
-    temporary_path = getattr(file, "temporary_file_path", None)
-    if temporary_path is not None:
-        yield Path(temporary_path())
-        return
-    directory = Path(settings.PROCESSING_TMP_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=directory, suffix=Path(file.name or "").suffix) as tmp:
-        for block in file.chunks():
-            tmp.write(block)
-        tmp.flush()
-        yield Path(tmp.name)
-
-
-def clip_create_from_file(
-    *, user: Any, project: Project, file: UploadedFile, name: str | None = None
-) -> Clip:
-    """Store a small file sent in one request as a new clip and start its ingest job.
-
-    The file is probed before anything is stored: an unreadable file answers
-    INVALID_FILE_FORMAT and leaves neither a clip nor a change to the quota.
-    """
-    from processing.media import media_validate
-
-    size = int(file.size or 0)
-    if size <= 0:
-        raise ServiceError("The file is empty. Choose a video file to upload.", {"field": "file"})
-    if size > settings.UPLOAD_SINGLE_REQUEST_MAX:
-        raise_single_request_too_large(size)
-    filename = _clean_filename(file.name or "upload")
-    with _local_copy(file) as path:
-        media_validate(path)
-
-    digest = hashlib.sha256()
-    for block in file.chunks():
-        digest.update(block)
-    file.seek(0)
-
-    with transaction.atomic():
-        clip = _clip_reserve_and_create(
-            project=project,
-            user=user,
-            name=name,
-            filename=filename,
-            size=size,
-            status=Clip.Status.PROCESSING,
-            sha256=digest.hexdigest(),
-        )
-        project = clip.project
-        key = clip_original_key(clip.pk)
-        stored = default_storage.save(key, File(file, name=key))
-        try:
-            if stored != key:
-                raise RuntimeError(f"storage saved {key} as {stored}")
-            clip.file_path = key
-            clip.save(update_fields=["file_path", "updated_at"])
-            # The reservation becomes used storage in the same transaction.
-            User.objects.filter(pk=user.pk).update(
-                storage_reserved=F("storage_reserved") - size, storage_used=F("storage_used") + size
-            )
-            processing_services.clip_ingest_start(clip=clip)
-            project_services.project_clips_count_refresh(project=project)
-        except Exception:
-            default_storage.delete(stored)
-            raise
-    return clip
-
-
-def raise_single_request_too_large(size: int) -> None:
-    limit = settings.UPLOAD_SINGLE_REQUEST_MAX
-    raise ServiceError(
-        f"Files over {_mib(limit)} cannot be sent in one request. Use a chunked upload: "
-        "POST the JSON {name, filename, size} to this URL, then send the chunks to "
-        "/api/upload/chunk.",
-        {"size": size, "max_size": limit, "use_chunked_upload": True},
-        code=ErrorCode.FILE_TOO_LARGE,
-    )
-
-
-def _clean_tags(tags: Any) -> list[str]:
-    if not isinstance(tags, list):
-        raise ServiceError("Tags must be a list of words.", {"field": "tags"})
-    cleaned: list[str] = []
-    for tag in tags:
-        if not isinstance(tag, str) or not tag.strip():
-            raise ServiceError("Each tag must be a non-empty text.", {"field": "tags"})
-        tag = tag.strip()
-        if len(tag) > MAX_TAG_LENGTH:
-            raise ServiceError(
-                f"Tags can be at most {MAX_TAG_LENGTH} characters long.", {"field": "tags"}
-            )
-        if tag not in cleaned:
-            cleaned.append(tag)
-    if len(cleaned) > MAX_TAGS:
-        raise ServiceError(f"A clip can have at most {MAX_TAGS} tags.", {"field": "tags"})
-    return cleaned
-
-
-def clip_update(
-    *,
-    clip: Clip,
-    name: str = _UNSET,
-    description: str = _UNSET,
-    tags: list[str] = _UNSET,
-) -> Clip:
-    """Change a clip's editable fields: name, description and tags."""
-    changed: list[str] = []
-    if name is not _UNSET:
-        name = (name or "").strip()
-        if not name:
-            raise ServiceError("A clip needs a name.", {"field": "name"})
-        clip.name = name[:255]
-        changed.append("name")
-    if description is not _UNSET:
-        clip.description = (description or "").strip()
-        changed.append("description")
-    if tags is not _UNSET:
-        clip.tags = _clean_tags(tags)
-        changed.append("tags")
-    if changed:
-        clip.save(update_fields=[*changed, "updated_at"])
-    return clip
-
-
-def clip_delete(*, clip: Clip, by: Any = None) -> None:
-    """Delete a clip, its segments and jobs; give its storage back; remove its files on commit.
-
-    A clip still uploading has its upload cancelled: the reservation is released and the
-    stored chunks are dropped.
-    """
-    with transaction.atomic():
-        project = _lock_project(clip.project_id)
-        locked = Clip.objects.select_for_update().filter(pk=clip.pk).first()
-        if locked is None:
-            return
-        upload = UploadSession.objects.filter(clip=locked).first()
-        if upload is not None and upload.status in RESERVING:
-            _release_reservation(user_id=locked.owner_id, size=upload.size)
-        else:
-            upload = None
-        charged = _charged_size(locked)
-        if charged:
-            _free_used(user_id=locked.owner_id, size=charged)
-        had_segments = locked.segments.exists()
-        clip_id = locked.pk
-        locked.delete()
-        project_services.project_clips_count_refresh(project=project)
-        if had_segments:
-            # Open editors must reload: their copy still shows the vanished segments.
-            timeline_services.timeline_recompute(project=project, by=by)
-        transaction.on_commit(lambda: _storage_cleanup(upload, clip_id), robust=True)
-
-
-def clip_retry(*, clip: Clip) -> ProcessingJob:
-    """Run the ingest job again for a clip whose processing failed."""
-    with transaction.atomic():
-        _lock_project(clip.project_id)
-        locked = Clip.objects.select_for_update().get(pk=clip.pk)
-        if locked.status != Clip.Status.FAILED:
-            raise ServiceError(
-                f"Only a clip whose processing failed can be retried; this one is {locked.status}.",
-                {"status": locked.status},
-                code=ErrorCode.CONFLICT,
-            )
-        if not locked.file_path:
-            raise ServiceError(
-                "The original file of this clip was removed when processing failed "
-                f"({locked.error_message or 'no reason recorded'}). Upload the file again.",
-                {"status": locked.status},
-                code=ErrorCode.CONFLICT,
-            )
-        locked.status = Clip.Status.PROCESSING
-        locked.error_message = ""
-        locked.metadata = {k: v for k, v in locked.metadata.items() if k != "error_code"}
-        locked.save(update_fields=["status", "error_message", "metadata", "updated_at"])
-        job = processing_services.clip_ingest_start(clip=locked)
-    clip.refresh_from_db()
-    return job
-
-
-def clip_original_discard(*, clip: Clip, message: str, code: str) -> None:
-    """Delete the clip's stored files, give its bytes back and mark it failed with `message`.
-
-    For ingest when the file turns out unusable (invalid format, virus): nothing of it is
-    kept, and the clip stays in the library to tell the user why.
-    """
-    with transaction.atomic():
-        locked = Clip.objects.select_for_update().filter(pk=clip.pk).first()
-        if locked is None:
-            return
-        charged = _charged_size(locked)
-        if charged:
-            _free_used(user_id=locked.owner_id, size=charged)
-        locked.file_path = ""
-        locked.file_size = None
-        locked.status = Clip.Status.FAILED
-        locked.error_message = message
-        locked.metadata = {**(locked.metadata or {}), "error_code": code}
-        locked.save(
-            update_fields=[
-                "file_path",
-                "file_size",
-                "status",
-                "error_message",
-                "metadata",
-                "updated_at",
-            ]
-        )
-        clip_id = locked.pk
-        transaction.on_commit(lambda: _storage_cleanup(None, clip_id), robust=True)
-    for field in ("file_path", "file_size", "status", "error_message", "metadata"):
-        setattr(clip, field, getattr(locked, field))
-
-
-# --- chunked uploads --------------------------------------------------------------------------
-
-
 def upload_start(
     *,
     user: Any,
@@ -450,26 +103,27 @@ def upload_start(
         raise ServiceError("The file is empty. Choose a video file to upload.", {"field": "size"})
     if size > settings.UPLOAD_MAX_FILE_SIZE:
         raise ServiceError(
-            f"This file ({_mib(size)}) is larger than the {_mib(settings.UPLOAD_MAX_FILE_SIZE)} "
+            f"This file ({size_text(size)}) is larger than the {size_text(settings.UPLOAD_MAX_FILE_SIZE)} "
             "a clip may have. Trim or compress it first.",
             {"size": size, "max_size": settings.UPLOAD_MAX_FILE_SIZE},
             code=ErrorCode.FILE_TOO_LARGE,
         )
     sha256 = _clean_sha256(sha256, field="sha256")
-    filename = _clean_filename(filename)
+    filename = clean_filename(filename)
     store = chunk_store()
     chunk_size = max(settings.UPLOAD_CHUNK_SIZE, store.min_chunk_size)
 
     with transaction.atomic():
-        clip = _clip_reserve_and_create(
+        project = lock_project(project.pk)
+        quota_reserve(user_id=user.pk, size=size)
+        clip = Clip.objects.create(
             project=project,
-            user=user,
-            name=name,
-            filename=filename,
-            size=size,
+            owner_id=user.pk,
+            name=default_name(name, filename),
+            original_filename=filename,
+            file_size=size,
             status=Clip.Status.UPLOADING,
         )
-        project = clip.project
         upload = UploadSession.objects.create(
             clip=clip,
             owner_id=user.pk,
@@ -481,7 +135,7 @@ def upload_start(
             storage_key=clip_original_key(clip.pk),
             expires_at=timezone.now() + settings.UPLOAD_SESSION_TTL,
         )
-        project_services.project_clips_count_refresh(project=project)
+        project_clips_count_refresh(project=project)
         # Last, so that a failure above leaves nothing behind in storage.
         upload.multipart_upload_id = store.begin(session=upload)
         try:
@@ -523,7 +177,7 @@ def upload_chunk_store(
             "Nothing was stored.",
             {"index": index, "expected_size": expected, "chunk_size": upload.chunk_size},
         )
-    actual = hashlib.sha256(data).hexdigest()
+    actual = sha256_of([data])
     if declared and declared != actual:
         raise ServiceError(
             f"Chunk {index} arrived damaged: its SHA-256 does not match X-Chunk-SHA256. "
@@ -583,15 +237,11 @@ def _chunk_write(*, upload: UploadSession, index: int, data: bytes, digest: str)
                 code=ErrorCode.CONFLICT,
             )
         progress = upload_progress(upload=upload)
-        events.broadcast(
-            {
-                "type": "upload:progress",
-                "upload_id": str(upload.pk),
-                "received_bytes": progress.received_bytes,
-                "size": upload.size,
-            },
-            user_id=upload.owner_id,
-            project_id=upload.clip.project_id,
+        broadcast(
+            messages.upload_progress(
+                upload_id=upload.pk, received_bytes=progress.received_bytes, size=upload.size
+            ),
+            [user_group(upload.owner_id), project_group(upload.clip.project_id)],
         )
 
 
@@ -694,7 +344,7 @@ def upload_complete(*, upload: UploadSession, sha256: str | None = None) -> Clip
 def _upload_finalize(*, upload: UploadSession, sha256: str) -> Clip:
     """Move the reservation into used storage and hand the clip to processing."""
     with transaction.atomic():
-        _lock_project(upload.clip.project_id)
+        lock_project(upload.clip.project_id)
         final = UploadSession.objects.select_for_update().filter(pk=upload.pk).first()
         if final is None or final.status != UploadSession.Status.COMPLETING:
             raise ServiceError(
@@ -702,10 +352,7 @@ def _upload_finalize(*, upload: UploadSession, sha256: str) -> Clip:
                 code=ErrorCode.CONFLICT,
             )
         clip = Clip.objects.select_for_update().get(pk=final.clip_id)
-        User.objects.filter(pk=final.owner_id).update(
-            storage_reserved=Greatest(F("storage_reserved") - final.size, Value(0)),
-            storage_used=F("storage_used") + final.size,
-        )
+        quota_commit(user_id=final.owner_id, size=final.size)
         clip.file_path = final.storage_key
         clip.file_size = final.size
         clip.sha256 = sha256
@@ -713,7 +360,7 @@ def _upload_finalize(*, upload: UploadSession, sha256: str) -> Clip:
         clip.save(update_fields=["file_path", "file_size", "sha256", "status", "updated_at"])
         final.status = UploadSession.Status.COMPLETE
         final.save(update_fields=["status", "updated_at"])
-        processing_services.clip_ingest_start(clip=clip)
+        clip_ingest_start(clip=clip)
     return clip
 
 
@@ -723,21 +370,21 @@ def _upload_drop(upload: UploadSession, *, status: str) -> None:
     Call in a transaction holding the project and session locks.
     """
     if upload.status in RESERVING:
-        _release_reservation(user_id=upload.owner_id, size=upload.size)
+        quota_release(user_id=upload.owner_id, size=upload.size)
     upload.status = status
     upload.save(update_fields=["status", "updated_at"])
     clip = upload.clip
     project = clip.project
     clip_id = clip.pk
     clip.delete()
-    project_services.project_clips_count_refresh(project=project)
-    transaction.on_commit(lambda: _storage_cleanup(upload, clip_id), robust=True)
+    project_clips_count_refresh(project=project)
+    transaction.on_commit(lambda: clip_files_delete(clip_id, upload), robust=True)
 
 
 def upload_cancel(*, upload: UploadSession) -> None:
     """Stop an upload: its chunks are removed, its reservation released, its clip deleted."""
     with transaction.atomic():
-        _lock_project(upload.clip.project_id)
+        lock_project(upload.clip.project_id)
         locked = (
             UploadSession.objects.select_for_update()
             .select_related("clip__project")

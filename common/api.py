@@ -1,4 +1,5 @@
-"""What every API endpoint shares: the contract's error body, error codes and pagination."""
+"""What every API endpoint shares: the contract's error body and statuses, pagination, schema
+helpers. The codes themselves and `ServiceError` live in common.errors (services use them)."""
 
 from __future__ import annotations
 
@@ -23,23 +24,8 @@ from rest_framework.response import Response
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.ratelimit import RateLimited
-
-
-class ErrorCode:
-    INVALID_FILE_FORMAT = "INVALID_FILE_FORMAT"
-    FILE_TOO_LARGE = "FILE_TOO_LARGE"
-    PROCESSING_FAILED = "PROCESSING_FAILED"
-    STORAGE_QUOTA_EXCEEDED = "STORAGE_QUOTA_EXCEEDED"
-    UNAUTHORIZED_ACCESS = "UNAUTHORIZED_ACCESS"
-    VALIDATION_ERROR = "VALIDATION_ERROR"
-    NOT_FOUND = "NOT_FOUND"
-    CONFLICT = "CONFLICT"
-    RATE_LIMITED = "RATE_LIMITED"
-    VIRUS_DETECTED = "VIRUS_DETECTED"
-    UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
-    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-
+from common.errors import ErrorCode, ServiceError
+from common.ratelimit import RateLimited
 
 STATUS_FOR_CODE = {
     ErrorCode.INVALID_FILE_FORMAT: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -60,8 +46,8 @@ STATUS_FOR_CODE = {
 class ApiError(exceptions.APIException):
     """An error the client can act on, rendered as the contract's error body.
 
-    Services raise it (or a subclass of `ServiceError` mapped here) with a code from
-    `ErrorCode`, a sentence for the user and optional machine-readable details.
+    Views raise it with a code from `ErrorCode`, a sentence for the user and optional
+    machine-readable details; services raise `ServiceError`, rendered the same way.
     """
 
     def __init__(
@@ -79,21 +65,6 @@ class ApiError(exceptions.APIException):
         self.details = details or {}
         self.status_code = http_status or STATUS_FOR_CODE[code]
         self.headers = headers or {}
-
-
-class ServiceError(Exception):
-    """Raised by services (which know nothing of HTTP); the API turns it into an ApiError."""
-
-    code = ErrorCode.VALIDATION_ERROR
-
-    def __init__(
-        self, message: str, details: dict[str, Any] | None = None, *, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-        if code:
-            self.code = code
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -70,9 +70,9 @@ class JSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        # config.api is imported here: it imports DRF's views, whose APIView class reads
+        # common.api is imported here: it imports DRF's views, whose APIView class reads
         # DEFAULT_PARSER_CLASSES, which names this module.
-        from config.api import ApiError, ErrorCode, body_too_large_error
+        from common.api import ApiError, ErrorCode, body_too_large_error
 
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read(limit + 1) if limit is not None else stream.read()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from processing import consumers
+from realtime import consumers
 
 websocket_urlpatterns = [
     path("ws/", consumers.UserEventsConsumer.as_asgi()),

@@ -1,9 +1,12 @@
-"""The one runner every processing job goes through.
+"""The job engine: the one runner every processing job goes through, and the registry of job
+types. It knows no domain: the apps register what each job type does in AppConfig.ready().
 
 A job row is a state machine: pending → running → completed | failed | cancelled. The runner
 claims the row with a conditional update (so a redelivered message never runs a job twice at
 once), keeps a heartbeat while the work runs, writes throttled progress, turns exceptions into
-a user-facing message plus developer detail, and always removes the job's temp folder.
+a user-facing message plus developer detail, and always removes the job's temp folder. When a
+job finishes, the hook registered with its type hears of it, with the handler's verdict, in the
+transaction that writes the final status.
 
 Cancellation is cooperative: the cancel service sets the row to `cancelled`; the work polls
 `ctx.should_cancel()` (FFmpeg runs poll it four times a second) and stops.
@@ -18,19 +21,22 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from processing import events
 from processing.ffmpeg.runner import FFmpegCancelled, FFmpegError, FFmpegResult, run_ffmpeg
 from processing.models import ProcessingJob
+from realtime import messages
+from realtime.broadcast import broadcast, project_group, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +47,26 @@ PROGRESS_WRITE_INTERVAL = 0.5  # at most a few progress messages a second per jo
 CANCEL_CHECK_INTERVAL = 0.25
 
 
-class JobFailed(Exception):
-    """Stop the job as failed with a message the user can act on."""
+@dataclass(frozen=True)
+class Verdict:
+    """What a handler asks of the app that owns the job's subject, beyond its output; e.g. the
+    ingest pipeline's "discard the original" with the error code to show."""
 
-    def __init__(self, user_message: str, developer_detail: str = "") -> None:
+    action: str
+    error_code: str = ""
+
+
+class JobFailed(Exception):
+    """Stop the job as failed with a message the user can act on (and, optionally, a verdict
+    for the job type's finish hook)."""
+
+    def __init__(
+        self, user_message: str, developer_detail: str = "", *, verdict: Verdict | None = None
+    ) -> None:
         super().__init__(user_message)
         self.user_message = user_message
         self.developer_detail = developer_detail
+        self.verdict = verdict
 
 
 class JobCancelled(Exception):
@@ -65,24 +84,59 @@ class JobDeferred(Exception):
 
 
 JobHandler = Callable[["JobContext"], dict[str, Any]]
-_HANDLERS: dict[str, JobHandler] = {}
+# Called with every finished job of its type (and the handler's verdict, if it gave one), in
+# the transaction that writes the final status.
+FinishHook = Callable[[ProcessingJob, Verdict | None], None]
+# Called with every finished job whatever its type (metrics).
+FinishObserver = Callable[[ProcessingJob], None]
+# Sends a deferred job to its queue again after a delay (processing.tasks.job_send).
+Requeue = Callable[[ProcessingJob, float], None]
+
+MEDIA_QUEUE = "media"
+EXPORT_QUEUE = "export"
+QUEUES = (MEDIA_QUEUE, EXPORT_QUEUE)
 
 
-def register(job_type: str) -> Callable[[JobHandler], JobHandler]:
-    """Decorator: the function that does the work of one job type."""
+@dataclass(frozen=True)
+class Registration:
+    """What an app said about one job type."""
 
-    def decorator(func: JobHandler) -> JobHandler:
-        _HANDLERS[job_type] = func
-        return func
-
-    return decorator
+    handler: JobHandler
+    queue: str = MEDIA_QUEUE
+    on_finish: FinishHook | None = None
 
 
-def handler_for(job_type: str) -> JobHandler:
-    if job_type not in _HANDLERS:
-        # Handlers live in the modules that own the work; import them on first use.
-        import processing.jobs  # noqa: F401
-    return _HANDLERS[job_type]
+_job_types: dict[str, Registration] = {}
+_observers: list[FinishObserver] = []
+
+
+def job_type_register(
+    job_type: str,
+    *,
+    handler: JobHandler,
+    queue: str = MEDIA_QUEUE,
+    on_finish: FinishHook | None = None,
+) -> None:
+    """Say what a job type does, on which queue it runs and who hears when it finishes.
+    Called from the owning app's AppConfig.ready()."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}; the workers serve {', '.join(QUEUES)}")
+    _job_types[job_type] = Registration(handler=handler, queue=queue, on_finish=on_finish)
+
+
+def job_finish_observe(observer: FinishObserver) -> None:
+    """Hear of every finished job (idempotent: registering twice is registering once)."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def job_type_of(job_type: str) -> Registration:
+    try:
+        return _job_types[job_type]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"No handler is registered for {job_type!r} jobs (see AppConfig.ready())."
+        ) from None
 
 
 class JobContext:
@@ -123,7 +177,7 @@ class JobContext:
         ).update(progress=value, heartbeat_at=timezone.now())
         if updated:
             self.job.progress = value
-            events.send_now(job_groups(self.job), progress_message(self.job))
+            broadcast(progress_message(self.job), job_groups(self.job))
 
     def run_ffmpeg(
         self, args: list[str], *, duration: float | None, span: tuple[float, float]
@@ -148,15 +202,14 @@ class JobContext:
 
 
 def job_groups(job: ProcessingJob) -> list[str]:
-    groups = [events.user_group(job.owner_id)]
+    groups = [user_group(job.owner_id)]
     if job.project_id:
-        groups.append(events.project_group(job.project_id))
+        groups.append(project_group(job.project_id))
     return groups
 
 
-def progress_message(job: ProcessingJob) -> dict[str, Any]:
+def _message_fields(job: ProcessingJob) -> messages.JobFields:
     return {
-        "type": "processing:progress",
         "job_id": job.pk,
         "job_type": job.job_type,
         "clip_id": job.clip_id,
@@ -166,15 +219,14 @@ def progress_message(job: ProcessingJob) -> dict[str, Any]:
     }
 
 
+def progress_message(job: ProcessingJob) -> dict[str, Any]:
+    return messages.processing_progress(_message_fields(job))
+
+
 def finished_message(job: ProcessingJob) -> dict[str, Any]:
-    message = progress_message(job)
     if job.status == ProcessingJob.Status.COMPLETED:
-        message["type"] = "processing:completed"
-        message["output_data"] = job.output_data
-    else:
-        message["type"] = "processing:failed"
-        message["error_message"] = job.error_message
-    return message
+        return messages.processing_completed(_message_fields(job), output_data=job.output_data)
+    return messages.processing_failed(_message_fields(job), error_message=job.error_message)
 
 
 def _claim(job_id: uuid.UUID | str) -> ProcessingJob | None:
@@ -214,9 +266,10 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
 
-def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:
+def job_run(job_id: uuid.UUID | str, *, requeue: Requeue | None = None) -> ProcessingJob | None:
     """Run a job once; returns the finished row, or None when there was nothing to claim
-    (already finished, cancelled, or running on a live worker)."""
+    (already finished, cancelled, or running on a live worker). A deferred job comes back
+    `pending` and is handed to `requeue` with its delay after commit."""
     job = _claim(job_id)
     if job is None:
         logger.info("job %s: nothing to claim", job_id)
@@ -227,23 +280,25 @@ def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:
     ctx = JobContext(job, tmp_dir)
     heartbeat = _Heartbeat(job.pk)
     heartbeat.start()
-    events.send_now(job_groups(job), progress_message(job))
+    broadcast(progress_message(job), job_groups(job))
     outcome: dict[str, Any]
+    verdict: Verdict | None = None
     try:
-        output = handler_for(job.job_type)(ctx)
+        output = job_type_of(job.job_type).handler(ctx)
         outcome = {"status": ProcessingJob.Status.COMPLETED, "output_data": output or {}}
     except (JobCancelled, FFmpegCancelled):
         outcome = {"status": ProcessingJob.Status.CANCELLED}
     except JobDeferred as exc:
         heartbeat.stopped.set()
         shutil.rmtree(tmp_dir, ignore_errors=True)
-        return _defer(job, exc)
+        return _defer(job, exc, requeue)
     except JobFailed as exc:
         outcome = {
             "status": ProcessingJob.Status.FAILED,
             "error_message": exc.user_message,
             "developer_error": exc.developer_detail,
         }
+        verdict = exc.verdict
     except FFmpegError as exc:
         outcome = {
             "status": ProcessingJob.Status.FAILED,
@@ -267,7 +322,7 @@ def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:
     finally:
         heartbeat.stopped.set()
         shutil.rmtree(tmp_dir, ignore_errors=True)
-    return _finish(job, outcome)
+    return _finish(job, outcome, verdict)
 
 
 def _os_error_message(exc: OSError) -> str:
@@ -278,9 +333,7 @@ def _os_error_message(exc: OSError) -> str:
     return "A file could not be read or written while processing. Please try again."
 
 
-def _defer(job: ProcessingJob, exc: JobDeferred) -> ProcessingJob:
-    from processing.services import job_send
-
+def _defer(job: ProcessingJob, exc: JobDeferred, requeue: Requeue | None) -> ProcessingJob:
     with transaction.atomic():
         # A cancel in between wins: only a job still running goes back to the queue.
         deferred = ProcessingJob.objects.filter(
@@ -293,15 +346,14 @@ def _defer(job: ProcessingJob, exc: JobDeferred) -> ProcessingJob:
         )
         job.refresh_from_db()
         if deferred:
-            message = progress_message(job)
-            groups = job_groups(job)
-            transaction.on_commit(lambda: events.send_now(groups, message))
-            transaction.on_commit(lambda: job_send(job, delay_seconds=exc.delay_seconds))
+            broadcast(progress_message(job), job_groups(job))
+            if requeue is not None:
+                transaction.on_commit(lambda: requeue(job, exc.delay_seconds))
     logger.info("job %s deferred for %s s: %s", job.pk, exc.delay_seconds, exc.user_message)
     return job
 
 
-def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
+def _finish(job: ProcessingJob, outcome: dict[str, Any], verdict: Verdict | None) -> ProcessingJob:
     now = timezone.now()
     fields: dict[str, Any] = {"completed_at": now, **outcome}
     if outcome["status"] == ProcessingJob.Status.COMPLETED:
@@ -316,32 +368,26 @@ def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
                 **fields
             )
         job.refresh_from_db()
-        message = finished_message(job)
-        groups = job_groups(job)
-        transaction.on_commit(lambda: events.send_now(groups, message))
+        broadcast(finished_message(job), job_groups(job))
         # In the same transaction as the final status: nobody may see a completed export
         # whose project still says `exporting`, or a finished step whose clip lags behind.
-        run_after_finish_hooks(job)
+        job_finished(job, verdict)
     return job
 
 
-# Called with every finished job (the ingest pipeline advances a clip through its steps).
-_AFTER_FINISH: list[Callable[[ProcessingJob], None]] = []
+def job_finished(job: ProcessingJob, verdict: Verdict | None = None) -> None:
+    """Tell the job type's finish hook, then every observer, that `job` finished. A failing hook
+    never stops the others nor turns a finished job into a crashed worker message."""
+    entry = _job_types.get(job.job_type)
+    if entry is not None and entry.on_finish is not None:
+        _call_in_savepoint(job, entry.on_finish, job, verdict)
+    for observer in _observers:
+        _call_in_savepoint(job, observer, job)
 
 
-def after_finish(func: Callable[[ProcessingJob], None]) -> Callable[[ProcessingJob], None]:
-    _AFTER_FINISH.append(func)
-    return func
-
-
-def run_after_finish_hooks(job: ProcessingJob) -> None:
-    """Call every after_finish hook with a finished job; one failing hook never stops the rest
-    nor turns a finished job into a crashed worker message."""
-    import processing.jobs  # noqa: F401  (the modules that register hooks)
-
-    for hook in _AFTER_FINISH:
-        try:
-            with transaction.atomic():  # a savepoint: a failing hook undoes only itself
-                hook(job)
-        except Exception:
-            logger.exception("after_finish hook %s failed for job %s", hook.__name__, job.pk)
+def _call_in_savepoint(job: ProcessingJob, func: Callable[..., None], *args: Any) -> None:
+    try:
+        with transaction.atomic():  # a failing hook undoes only itself
+            func(*args)
+    except Exception:
+        logger.exception("finish hook %s failed for job %s", func, job.pk)

@@ -12,16 +12,15 @@ copies the file again:
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, default_storage
 
-from processing.files import s3_object_key
+from processing.files import S3Target, s3_target
 
 if TYPE_CHECKING:
     from clips.models import UploadChunk, UploadSession
@@ -58,22 +57,12 @@ def chunk_store() -> ChunkStore:
     """The chunk store for the configured default storage."""
     if isinstance(default_storage, FileSystemStorage):
         return LocalChunkStore(default_storage)
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:  # pragma: no cover - django-storages is a hard dependency
-        S3Storage = None
-    if S3Storage is not None and isinstance(default_storage, S3Storage):
-        return S3ChunkStore(default_storage)
+    s3 = s3_target()
+    if s3 is not None:
+        return S3ChunkStore(s3)
     raise ImproperlyConfigured(
         f"Chunked uploads need FileSystemStorage or S3Storage, not {type(default_storage)!r}."
     )
-
-
-def sha256_of(blocks: Iterator[bytes]) -> str:
-    digest = hashlib.sha256()
-    for block in blocks:
-        digest.update(block)
-    return digest.hexdigest()
 
 
 class LocalChunkStore:
@@ -127,11 +116,10 @@ class LocalChunkStore:
 class S3ChunkStore:
     min_chunk_size = S3_MIN_PART_SIZE
 
-    def __init__(self, storage: Any) -> None:
-        self.storage = storage
-        self.client = storage.connection.meta.client
-        self.bucket = storage.bucket_name
-        self._key = lambda name: s3_object_key(storage, name)
+    def __init__(self, s3: S3Target) -> None:
+        self.client = s3.client
+        self.bucket = s3.bucket
+        self._key = s3.key
 
     def begin(self, *, session: UploadSession) -> str:
         answer = self.client.create_multipart_upload(

@@ -1,6 +1,0 @@
-"""Ingest: what happens to a clip after its original is stored.
-
-`pipeline` chains the steps (scan → probe → thumbnails and proxy) and moves the clip from
-`processing` to `ready` or `failed`; `steps` and `extract` hold the job handlers, one per
-job type, each registered with processing.runner.
-"""

@@ -1,0 +1,109 @@
+"""The server's websocket messages (API.md, "WebSocket"): one builder per message type.
+
+Every message a client receives is built here, so the list below is the whole vocabulary;
+static/js/messages.js holds the same list for the browser (tests/realtime checks they agree).
+Builders take plain values, never models: realtime knows no app above it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal, TypedDict
+
+PROCESSING_PROGRESS = "processing:progress"
+PROCESSING_COMPLETED = "processing:completed"
+PROCESSING_FAILED = "processing:failed"
+UPLOAD_PROGRESS = "upload:progress"
+TIMELINE_UPDATED = "timeline:updated"
+TIMELINE_OP = "timeline:op"
+NOTIFICATION = "notification"
+# The answer to a client's {"type": "ping"} (keeps proxies from closing an idle socket).
+PONG = "pong"
+
+MESSAGE_TYPES = (
+    PROCESSING_PROGRESS,
+    PROCESSING_COMPLETED,
+    PROCESSING_FAILED,
+    UPLOAD_PROGRESS,
+    TIMELINE_UPDATED,
+    TIMELINE_OP,
+    NOTIFICATION,
+    PONG,
+)
+
+Id = uuid.UUID | str | None
+TimelineOp = Literal["create", "update", "delete", "replace"]
+
+
+class JobFields(TypedDict):
+    """What every processing message says about its job."""
+
+    job_id: Id
+    job_type: str
+    clip_id: Id
+    project_id: Id
+    progress: float
+    status: str
+
+
+def processing_progress(job: JobFields) -> dict[str, Any]:
+    return {"type": PROCESSING_PROGRESS, **job}
+
+
+def processing_completed(job: JobFields, *, output_data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": PROCESSING_COMPLETED, **job, "output_data": output_data}
+
+
+def processing_failed(job: JobFields, *, error_message: str) -> dict[str, Any]:
+    """A job that failed or was cancelled (`status` tells which)."""
+    return {"type": PROCESSING_FAILED, **job, "error_message": error_message}
+
+
+def upload_progress(*, upload_id: Id, received_bytes: int, size: int) -> dict[str, Any]:
+    return {
+        "type": UPLOAD_PROGRESS,
+        "upload_id": str(upload_id),
+        "received_bytes": received_bytes,
+        "size": size,
+    }
+
+
+def timeline_updated(*, project_id: Id, version: int, by: Any) -> dict[str, Any]:
+    return {"type": TIMELINE_UPDATED, "project_id": project_id, "version": version, "by": by}
+
+
+def timeline_op(
+    *,
+    project_id: Id,
+    version: int,
+    by: Id,
+    op: TimelineOp,
+    segment: dict[str, Any] | None = None,
+    segment_id: Id = None,
+    segments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One change of a timeline (API.md "Editing together"): enough to apply it without
+    reloading. `segment` for create/update, `segment_id` for delete, `segments` (the whole
+    list) for replace."""
+    message: dict[str, Any] = {
+        "type": TIMELINE_OP,
+        "project_id": str(project_id),
+        "version": version,
+        "by": str(by) if by is not None else None,
+        "op": op,
+    }
+    if op in ("create", "update"):
+        message["segment"] = segment
+    elif op == "delete":
+        message["segment_id"] = str(segment_id)
+    else:
+        message["segments"] = segments
+    return message
+
+
+def notification(*, level: str, message: str) -> dict[str, Any]:
+    return {"type": NOTIFICATION, "level": level, "message": message}
+
+
+def pong() -> dict[str, Any]:
+    return {"type": PONG}

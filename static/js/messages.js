@@ -1,0 +1,12 @@
+// The server's websocket messages (API.md, "WebSocket"): the same list as realtime/messages.py,
+// which builds every one of them (tests/test_architecture.py checks that the lists agree).
+export const MESSAGE = Object.freeze({
+  PROCESSING_PROGRESS: "processing:progress",
+  PROCESSING_COMPLETED: "processing:completed",
+  PROCESSING_FAILED: "processing:failed",
+  UPLOAD_PROGRESS: "upload:progress",
+  TIMELINE_UPDATED: "timeline:updated",
+  TIMELINE_OP: "timeline:op",
+  NOTIFICATION: "notification",
+  PONG: "pong",
+});
