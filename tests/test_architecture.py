@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,15 +22,9 @@ from realtime import messages
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = (
-    "config",
-    "accounts",
-    "projects",
-    "clips",
-    "timeline",
-    "processing",
-    "realtime",
-    "common",
+# The packages the contracts cover, as pyproject.toml lists them.
+PACKAGES = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 )
 
 
