@@ -1,15 +1,20 @@
 """Storage keys for clip files and helpers over Django's storage API (local disk or S3 alike).
 
 Keys never derive from the user's file name: everything of a clip lives under
-`clips/<clip_id>/`, everything of an export under `exports/<project_id>/`.
+`clips/<clip_id>/`, everything of an export under `exports/<project_id>/`. The bytes of a
+chunked upload that has not completed live under `staging/`, a private prefix: no media link
+is ever issued for it and the media view refuses it (clips/media_links.py). Browsers only ever
+get links from clips/media_links.py.
 """
 
 from __future__ import annotations
 
+import posixpath
 import uuid
 
-from django.conf import settings
 from django.core.files.storage import default_storage
+
+STAGING_PREFIX = "staging/"
 
 
 def clip_prefix(clip_id: uuid.UUID | str) -> str:
@@ -23,6 +28,17 @@ def clip_original_key(clip_id: uuid.UUID | str) -> str:
 def clip_derived_key(clip_id: uuid.UUID | str, name: str) -> str:
     """Deterministic key of a derived file (`poster.jpg`, `proxy.mp4` …): re-runs overwrite."""
     return f"{clip_prefix(clip_id)}{name}"
+
+
+def upload_staging_key(clip_id: uuid.UUID | str) -> str:
+    """Where the chunks of a clip's upload are assembled until the upload completes."""
+    return f"{STAGING_PREFIX}clips/{clip_id}/upload"
+
+
+def is_staging_key(key: str) -> bool:
+    """True for any spelling of a key under the staging prefix (`./staging/…`, `a/../staging/…`)."""
+    normalized = posixpath.normpath("/" + key).lstrip("/")
+    return f"{normalized}/".startswith(STAGING_PREFIX)
 
 
 def export_prefix(project_id: uuid.UUID | str) -> str:
@@ -43,23 +59,3 @@ def storage_delete_prefix(prefix: str) -> int:
     for directory in directories:
         deleted += storage_delete_prefix(f"{prefix}/{directory}")
     return deleted
-
-
-def storage_url(key: str) -> str | None:
-    """A URL the browser can fetch (short-lived and signed on S3), or None for an empty key."""
-    if not key:
-        return None
-    return default_storage.url(key)
-
-
-def storage_download_url(key: str, *, filename: str) -> str:
-    """A URL that downloads `key`; on S3 a short-lived signed URL that names the file."""
-    if settings.USE_S3:
-        # Quotes and non-ASCII letters would break the header; keep a safe ASCII name.
-        safe = "".join(
-            c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-        )
-        return default_storage.url(  # type: ignore[call-arg]
-            key, parameters={"ResponseContentDisposition": f'attachment; filename="{safe}"'}
-        )
-    return default_storage.url(key)

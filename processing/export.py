@@ -30,8 +30,9 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import connection, transaction
 
+from clips.media_links import MediaLinks
 from clips.models import Clip
-from clips.storage import export_prefix, storage_url
+from clips.storage import export_prefix
 from config.api import ErrorCode, ServiceError
 from processing.ffmpeg import export as builders
 from processing.ffmpeg.commands import keyframes_probe_args
@@ -155,8 +156,8 @@ def export_start(
     return job
 
 
-def export_download_url(*, job: ProcessingJob) -> str:
-    """A fresh URL of a finished export's file (signed and short-lived on S3)."""
+def export_download_url(*, job: ProcessingJob, links: MediaLinks) -> str:
+    """A fresh, short-lived link to a finished export's file, for the caller of `links`."""
     key = (job.output_data or {}).get("storage_key")
     if job.job_type != EXPORT:
         raise ServiceError("This job is not an export.", code=ErrorCode.NOT_FOUND)
@@ -173,8 +174,9 @@ def export_download_url(*, job: ProcessingJob) -> str:
             "This export's file is no longer stored. Export the project again.",
             code=ErrorCode.NOT_FOUND,
         )
-    url = storage_url(key)
-    assert url is not None
+    url = links.url(project_id=job.project_id, key=key, download_name=key.rsplit("/", 1)[-1])
+    if url is None:
+        raise ServiceError("No such job.", code=ErrorCode.NOT_FOUND)
     return url
 
 
@@ -644,7 +646,6 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
     size = output.stat().st_size
     duration = float((probe.get("format") or {}).get("duration") or plan.duration)
     return {
-        "download_url": storage_url(key),
         "download_endpoint": f"/api/process/export/{job.pk}/download",
         "storage_key": key,
         "duration": round(duration, 3),

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from clips.storage import clip_derived_key, storage_url
+from clips.storage import clip_derived_key
 from config.api import ErrorCode, ServiceError
 from processing.ffmpeg import commands
 from processing.ffmpeg.runner import FFmpegError, run_ffmpeg, run_ffprobe_lines
@@ -292,10 +292,8 @@ def thumbnail(ctx: JobContext) -> dict[str, Any]:
         filmstrip_path=keys["filmstrip"],
         waveform_path=keys.get("waveform", ""),
     )
-    return {
-        name: {"key": key, "url": storage_url(key), **_metadata_of(metadata, name)}
-        for name, key in keys.items()
-    }
+    # No URL in the stored output: the API issues short-lived links when it shows the job.
+    return {name: {"key": key, **_metadata_of(metadata, name)} for name, key in keys.items()}
 
 
 def _metadata_of(metadata: dict[str, Any], name: str) -> dict[str, Any]:
@@ -354,7 +352,7 @@ def transcode(ctx: JobContext) -> dict[str, Any]:
         clip_save(clip.pk, metadata={"proxy": details}, proxy_path=key)
     else:
         clip_save(clip.pk, nested={"renditions": {name: details}})
-    return {**details, "url": storage_url(key)}
+    return details
 
 
 # --- normalize_audio --------------------------------------------------------------------------
@@ -421,4 +419,4 @@ def normalize_audio(ctx: JobContext) -> dict[str, Any]:
         "output_true_peak_dbtp": result.get("output_tp"),
     }
     clip_save(clip.pk, metadata={"normalized_audio": details})
-    return {**details, "url": storage_url(key)}
+    return details
