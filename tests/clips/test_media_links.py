@@ -231,7 +231,10 @@ def test_it_answers_range_requests_with_the_asked_bytes(
     assert (middle["Content-Length"], middle["Accept-Ranges"]) == ("1000", "bytes")
     assert middle["Content-Type"] == "video/mp4"
     assert body(middle) == data[100:1100]
-    assert (tail.status_code, tail["Content-Range"]) == (206, f"bytes {size - 500}-{size - 1}/{size}")
+    assert (tail.status_code, tail["Content-Range"]) == (
+        206,
+        f"bytes {size - 500}-{size - 1}/{size}",
+    )
     assert body(tail) == data[-500:]
     assert body(open_ended) == data[-10:]
     assert past_end["Content-Range"] == f"bytes 100-{size - 1}/{size}"
@@ -312,9 +315,7 @@ def test_it_keeps_an_unfinished_upload_out_of_reach(
     # Even a correctly signed link to a staging key is refused.
     expires = int(time.time()) + 600
     signature = (
-        signing.Signer(salt=SIGNING_SALT)
-        .sign(f"{staging_key}\n{expires}\n")
-        .rsplit(":", 1)[1]
+        signing.Signer(salt=SIGNING_SALT).sign(f"{staging_key}\n{expires}\n").rsplit(":", 1)[1]
     )
     query = urlencode({"expires": expires, "signature": signature})
     assert fetch(f"/media/{staging_key}?{query}").status_code == 404
