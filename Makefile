@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev upgrade ffmpeg lint format typecheck check bench-upload bench-export bench-api clean
+.PHONY: run test install install-dev upgrade ffmpeg lint format typecheck check bench-upload bench-export bench-api bench-media clean
 
 # uv installs every dependency from uv.lock (exact versions, hash-checked). uv itself comes
 # from PyPI into a folder of its own, pinned and hash-checked too: plain Python is enough.
@@ -82,6 +82,9 @@ bench-export: install-dev ffmpeg
 
 bench-api: install-dev
 	$(BIN)/python bench/api.py
+
+bench-media: install-dev
+	$(BIN)/python bench/media.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
