@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev upgrade ffmpeg lint format typecheck check bench-upload bench-export bench-api bench-collab clean
+.PHONY: run test install install-dev upgrade ffmpeg lint format typecheck check bench-upload bench-export bench-api bench-collab bench-media clean
 
 # uv installs every dependency from uv.lock (exact versions, hash-checked). uv itself comes
 # from PyPI into a folder of its own, pinned and hash-checked too: plain Python is enough.
@@ -86,6 +86,9 @@ bench-api: install-dev
 # 20 websocket clients co-editing a 500-segment timeline: apply time and delivery latency.
 bench-collab: install-dev ffmpeg
 	$(BIN)/python bench/collab.py
+
+bench-media: install-dev
+	$(BIN)/python bench/media.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache

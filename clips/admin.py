@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
+from clips.media_links import media_link
 from clips.models import Clip, UploadSession
-from processing.files import storage_url
 
 
 @admin.register(Clip)
@@ -59,9 +59,10 @@ class ClipAdmin(admin.ModelAdmin):
 
     @admin.display(description="poster")
     def poster(self, clip: Clip) -> str:
-        url = storage_url(clip.thumbnail_path)
-        if not url:
+        if not clip.thumbnail_path:
             return "—"
+        # Staff see every clip: a short-lived link, like everyone else's.
+        url = media_link(clip.thumbnail_path)
         return format_html('<img src="{}" alt="" style="max-width: 320px">', url)
 
 

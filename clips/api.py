@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clips.media_links import MediaLinkListSerializer, MediaLinks, media_links_for
 from clips.models import Clip, UploadSession
 from clips.selectors import (
     clips_for_project,
@@ -36,7 +37,6 @@ from common.api import (
 from common.errors import ErrorCode
 from common.parsers import JSONParser
 from processing.api import JobSerializer
-from processing.files import storage_download_url, storage_url
 from projects.selectors import get_project_for_user
 
 # Multipart framing around the file: boundaries, headers and the `name` field.
@@ -78,18 +78,24 @@ class ClipSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        list_serializer_class = MediaLinkListSerializer
+
+    def _link(self, clip: Clip, key: str) -> str | None:
+        # Issued per request, for a caller who may see the clip's project; never stored.
+        links = media_links_for(self.context)
+        return links.url(project_id=clip.project_id, key=key) if links is not None else None
 
     def get_thumbnail_url(self, clip: Clip) -> str | None:
-        return storage_url(clip.thumbnail_path)
+        return self._link(clip, clip.thumbnail_path)
 
     def get_proxy_url(self, clip: Clip) -> str | None:
-        return storage_url(clip.proxy_path)
+        return self._link(clip, clip.proxy_path)
 
     def get_filmstrip_url(self, clip: Clip) -> str | None:
-        return storage_url(clip.filmstrip_path)
+        return self._link(clip, clip.filmstrip_path)
 
     def get_waveform_url(self, clip: Clip) -> str | None:
-        return storage_url(clip.waveform_path)
+        return self._link(clip, clip.waveform_path)
 
     def get_upload_id(self, clip: Clip) -> str | None:
         try:
@@ -230,7 +236,10 @@ class ProjectClipListView(APIView):
             user=request.user, project=project, **data.validated_data
         )
         return Response(
-            {"clip": ClipSerializer(upload.clip).data, "upload": upload_data(upload)},
+            {
+                "clip": ClipSerializer(upload.clip, context={"request": request}).data,
+                "upload": upload_data(upload),
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -247,14 +256,17 @@ class ProjectClipListView(APIView):
             file=data.validated_data["file"],
             name=data.validated_data.get("name"),
         )
-        return Response(ClipSerializer(clip).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ClipSerializer(clip, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ClipDetailView(APIView):
     @extend_schema(responses={200: ClipSerializer, **error_responses(401, 404)})
     def get(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
-        return Response(ClipSerializer(clip).data)
+        return Response(ClipSerializer(clip, context={"request": request}).data)
 
     @extend_schema(
         request=ClipUpdateInputSerializer,
@@ -275,7 +287,7 @@ class ClipDetailView(APIView):
         data = ClipUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         clip = clip_services.clip_update(clip=clip, **data.validated_data)
-        return Response(ClipSerializer(clip).data)
+        return Response(ClipSerializer(clip, context={"request": request}).data)
 
     @extend_schema(responses={204: None, **error_responses(401, 404)})
     def delete(self, request: Request, clip_id: Any) -> Response:
@@ -299,7 +311,13 @@ class ClipDownloadView(APIView):
                 ),
                 {"status": clip.status},
             )
-        url = storage_download_url(clip.file_path, filename=clip.original_filename or clip.name)
+        url = MediaLinks(request.user).url(
+            project_id=clip.project_id,
+            key=clip.file_path,
+            download_name=clip.original_filename or clip.name,
+        )
+        if url is None:
+            raise Http404("No such clip.")
         return HttpResponseRedirect(url)
 
 
@@ -308,7 +326,10 @@ class ClipRetryView(APIView):
     def post(self, request: Request, clip_id: Any) -> Response:
         clip = get_clip_for_user(request.user, clip_id)
         job = clip_services.clip_retry(clip=clip)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            JobSerializer(job, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 # --- chunked uploads --------------------------------------------------------------------------
@@ -375,7 +396,7 @@ class UploadCompleteView(APIView):
         clip = upload_services.upload_complete(
             upload=upload, sha256=data.validated_data.get("sha256")
         )
-        return Response(ClipSerializer(clip).data)
+        return Response(ClipSerializer(clip, context={"request": request}).data)
 
 
 class UploadStatusView(APIView):
@@ -419,4 +440,6 @@ class ProcessClipView(APIView):
             operation=data.validated_data["operation"],
             params=data.validated_data["params"],
         )
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+        )

@@ -1,13 +1,15 @@
 """Chunk stores: where the chunks of a resumable upload go, one class per storage backend.
 
-Both stores write straight to the clip's final storage key, so completing an upload never
-copies the file again:
+Chunks are assembled under the session's private staging key (`staging/…`, see
+clips/storage.py), for which no media link is ever issued; only a completed (and, with a
+SHA-256, verified) file is published to the clip's final key:
 
-- `LocalChunkStore` (FileSystemStorage) writes every chunk at its offset into one file.
-  This is the one place in the app that uses a storage path; it is a backend-specific fast
-  path and stays inside this class.
-- `S3ChunkStore` (django-storages S3Storage) turns the upload into an S3 multipart upload:
-  chunk N is part N+1, completion is CompleteMultipartUpload, with no local re-assembly.
+- `LocalChunkStore` (FileSystemStorage) writes every chunk at its offset into one staging
+  file; publishing is an atomic rename. This is the one place in the app that uses a storage
+  path; it is a backend-specific fast path and stays inside this class.
+- `S3ChunkStore` (django-storages S3Storage) turns the upload into an S3 multipart upload of
+  the staging key: chunk N is part N+1, completion is CompleteMultipartUpload, with no local
+  re-assembly; publishing is a server-side (multipart) copy, then the staging object goes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 READ_BLOCK = 1024**2
 # S3 refuses multipart parts under 5 MiB, except the last one.
 S3_MIN_PART_SIZE = 5 * 1024**2
+# Publishing copies in parts of this size, 10 at a time: a 10 GiB upload is 160 part copies.
+PUBLISH_COPY_PART_SIZE = 64 * 1024**2
 
 
 class ChunkStoreError(Exception):
@@ -44,7 +48,10 @@ class ChunkStore(Protocol):
         """Store one chunk; returns its ETag ("" when the backend has none)."""
 
     def finish(self, *, session: UploadSession, chunks: list[UploadChunk]) -> None:
-        """Make the stored chunks the file at `session.storage_key`."""
+        """Make the stored chunks the file at `session.storage_key` (the staging key)."""
+
+    def publish(self, *, session: UploadSession, key: str) -> None:
+        """Move the finished file from the staging key to `key`, where media links may point."""
 
     def abort(self, *, session: UploadSession) -> None:
         """Drop whatever was stored for the session (idempotent)."""
@@ -104,8 +111,25 @@ class LocalChunkStore:
         with open(path, "rb+") as file:
             os.fsync(file.fileno())
 
+    def publish(self, *, session: UploadSession, key: str) -> None:
+        target = Path(self.storage.path(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # One file system (both under MEDIA_ROOT): readers see all of the file or none.
+            os.replace(self._path(session), target)
+        except FileNotFoundError as exc:
+            raise ChunkStoreError(f"upload file of {session.pk} is gone") from exc
+        self._remove_folder(session)
+
     def abort(self, *, session: UploadSession) -> None:
         self._path(session).unlink(missing_ok=True)
+        self._remove_folder(session)
+
+    def _remove_folder(self, session: UploadSession) -> None:
+        try:
+            self._path(session).parent.rmdir()
+        except OSError:  # not empty, or already gone
+            pass
 
     def iter_bytes(self, *, session: UploadSession) -> Iterator[bytes]:
         with self.storage.open(session.storage_key, "rb") as file:
@@ -148,15 +172,47 @@ class S3ChunkStore:
         from botocore.exceptions import ClientError
 
         parts = [{"ETag": chunk.etag, "PartNumber": chunk.index + 1} for chunk in chunks]
+        key = self._key(session.storage_key)
         try:
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
-                Key=self._key(session.storage_key),
+                Key=key,
                 UploadId=session.multipart_upload_id,
                 MultipartUpload={"Parts": parts},
             )
         except ClientError as exc:
+            # Completed by an earlier attempt that failed later (publishing): the staged
+            # object is there, whole.
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                try:
+                    head = self.client.head_object(Bucket=self.bucket, Key=key)
+                except ClientError:
+                    head = {}
+                if head.get("ContentLength") == session.size:
+                    return
             raise ChunkStoreError(str(exc)) from exc
+
+    def publish(self, *, session: UploadSession, key: str) -> None:
+        from boto3.s3.transfer import TransferConfig
+        from botocore.exceptions import ClientError
+
+        staging = self._key(session.storage_key)
+        try:
+            # boto3's managed copy: one CopyObject, or UploadPartCopy in parallel above the
+            # threshold (CopyObject stops at 5 GiB); the bytes never leave S3.
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": staging},
+                self.bucket,
+                self._key(key),
+                Config=TransferConfig(
+                    multipart_threshold=PUBLISH_COPY_PART_SIZE,
+                    multipart_chunksize=PUBLISH_COPY_PART_SIZE,
+                    max_concurrency=10,
+                ),
+            )
+        except ClientError as exc:
+            raise ChunkStoreError(str(exc)) from exc
+        self.client.delete_object(Bucket=self.bucket, Key=staging)
 
     def abort(self, *, session: UploadSession) -> None:
         from botocore.exceptions import ClientError

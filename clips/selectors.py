@@ -1,4 +1,4 @@
-"""Reads of clips and uploads: visible only to the owner of the clip's project."""
+"""Reads of clips and uploads: a clip is visible to whoever may see its project."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from clips.models import Clip, UploadChunk, UploadSession
+from projects.selectors import projects_visible_to
 
 
 def clips_visible_to(user: Any) -> QuerySet[Clip]:
+    """The clips of the projects `user` may see (the projects' one access rule)."""
     if not getattr(user, "is_authenticated", False):
         return Clip.objects.none()
-    return Clip.objects.filter(project__owner=user)
+    return Clip.objects.filter(project__in=projects_visible_to(user))
 
 
 def get_clip_for_user(user: Any, clip_id: uuid.UUID | str, *, for_update: bool = False) -> Clip:

@@ -307,4 +307,5 @@ def paginated_response(
     """One page of `queryset` as `{count, next, previous, results}`."""
     paginator = Pagination()
     page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    data = serializer_class(page, many=True, context={"request": request}).data
+    return paginator.get_paginated_response(data)

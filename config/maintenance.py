@@ -144,7 +144,8 @@ def storage_orphans_remove(*, older_than: timedelta = STORAGE_ORPHAN_AGE) -> int
     """Delete stored files of clips and exports whose row no longer exists."""
     cutoff = timezone.now() - older_than
     removed = 0
-    for top, model in (("clips", Clip), ("exports", Project)):
+    # staging/clips/<id>/: the chunks of an upload whose clip is gone.
+    for top, model in (("clips", Clip), ("exports", Project), ("staging/clips", Clip)):
         try:
             directories, _ = default_storage.listdir(top)
         except FileNotFoundError:

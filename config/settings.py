@@ -14,6 +14,7 @@ from tempfile import gettempdir
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_required, env_str
 
@@ -235,8 +236,17 @@ if USE_S3:
     AWS_S3_SIGNATURE_VERSION = "s3v4"
     AWS_DEFAULT_ACL = None
     AWS_QUERYSTRING_AUTH = True
-    AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600)
     AWS_S3_FILE_OVERWRITE = True
+    # Behind a CDN, media links are signed CloudFront URLs (a trusted key group's key pair; the
+    # PEM may be given on one line with "\n" for its line breaks, as env files need).
+    AWS_CLOUDFRONT_KEY_ID = env_str("AWS_CLOUDFRONT_KEY_ID")
+    AWS_CLOUDFRONT_KEY = env_str("AWS_CLOUDFRONT_KEY").replace("\\n", "\n")
+    if AWS_S3_CUSTOM_DOMAIN and not (AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY):
+        # django-storages would hand out unsigned, permanent CDN URLs.
+        raise ImproperlyConfigured(
+            "AWS_S3_CUSTOM_DOMAIN needs AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY: media "
+            "links must be signed and expire."
+        )
     _media_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {"location": env_str("AWS_LOCATION", "media")},
@@ -250,6 +260,14 @@ STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Every media URL the API hands out works for at most this many seconds (clips/media_links.py).
+MEDIA_URL_TTL = env_int("MEDIA_URL_TTL", 3600)
+if USE_S3:
+    AWS_QUERYSTRING_EXPIRE = MEDIA_URL_TTL
+# Local-disk media behind nginx: the app checks the link, nginx sends the file from this
+# `internal` location (deploy/nginx.conf). Empty: the app streams the file itself.
+MEDIA_X_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_X_ACCEL_REDIRECT_PREFIX")
 
 # Where FFmpeg works: always a local folder, cleaned after each job.
 PROCESSING_TMP_DIR = Path(env_str("PROCESSING_TMP_DIR", str(VAR_DIR / "tmp")))

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from clips.media_serve import media_file
+
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.urls")),
     path("", include("projects.urls")),
@@ -27,17 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/", include(api_patterns)),
+    # Media on local disk, only through signed, expiring links (clips/media_links.py).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:key>", media_file, name="media-file"),
     path("", include("projects.page_urls")),
 ]
-
-if settings.EMBEDDED and not settings.USE_S3:
-    from django.views.static import serve
-
-    # Embedded mode only: the development server hands out media files itself.
-    urlpatterns += [
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]

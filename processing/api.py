@@ -4,6 +4,7 @@ jobs belong to the apps that own the work: clips, exports)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import Pagination, error_responses, paginated_response
+from processing.links import LinkIssuer, link_issuer_for
 from processing.models import ProcessingJob
 from processing.selectors import get_job_for_user, job_list
 from processing.services import job_cancel
@@ -41,18 +43,49 @@ class JobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: ProcessingJob) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["output_data"] = job_output_with_links(instance, link_issuer_for(self.context))
+        return data
+
+
+def job_output_with_links(job: ProcessingJob, links: LinkIssuer | None) -> dict[str, Any]:
+    """A job's output_data with media links issued now for this caller: an export's
+    `download_url`, and a `url` beside each stored file's `key`. Stored output never holds a
+    link (older rows may: those are replaced)."""
+    output = dict(job.output_data or {})
+    output.pop("download_url", None)
+
+    def link(key: Any, **extra: Any) -> str | None:
+        if links is None or not isinstance(key, str):
+            return None
+        return links.url(project_id=job.project_id, key=key, **extra)
+
+    storage_key = output.get("storage_key")
+    finished = job.status == ProcessingJob.Status.COMPLETED
+    if job.job_type == ProcessingJob.JobType.EXPORT and finished and isinstance(storage_key, str):
+        # Saved under the export's own file name (<job id>.<format>).
+        output["download_url"] = link(storage_key, download_name=storage_key.rsplit("/", 1)[-1])
+    if "key" in output:
+        output["url"] = link(output["key"])
+    for name, value in output.items():
+        if isinstance(value, dict) and "key" in value:
+            output[name] = {**value, "url": link(value["key"])}
+    return output
+
 
 class JobStatusView(APIView):
     @extend_schema(responses={200: JobSerializer, **error_responses(401, 404)})
     def get(self, request: Request, job_id: uuid.UUID) -> Response:
-        return Response(JobSerializer(get_job_for_user(request.user, job_id)).data)
+        job = get_job_for_user(request.user, job_id)
+        return Response(JobSerializer(job, context={"request": request}).data)
 
 
 class JobCancelView(APIView):
     @extend_schema(request=None, responses={200: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
         job = job_cancel(job=get_job_for_user(request.user, job_id))
-        return Response(JobSerializer(job).data)
+        return Response(JobSerializer(job, context={"request": request}).data)
 
 
 class JobListFilterSerializer(serializers.Serializer):

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import connection, transaction
 
+from clips.media_links import MediaLinks
 from clips.models import Clip
 from common.errors import ErrorCode, ServiceError
 from processing.engine import JobCancelled, JobContext, JobFailed
@@ -46,7 +47,6 @@ from processing.files import (
     storage_delete_quietly,
     storage_download,
     storage_replace,
-    storage_url,
 )
 from processing.models import ProcessingJob
 from processing.services import job_enqueue
@@ -160,8 +160,8 @@ def export_start(
     return job
 
 
-def export_download_url(*, job: ProcessingJob) -> str:
-    """A fresh URL of a finished export's file (signed and short-lived on S3)."""
+def export_download_url(*, job: ProcessingJob, links: MediaLinks) -> str:
+    """A fresh, short-lived link to a finished export's file, for the caller of `links`."""
     key = (job.output_data or {}).get("storage_key")
     if job.job_type != EXPORT:
         raise ServiceError("This job is not an export.", code=ErrorCode.NOT_FOUND)
@@ -178,8 +178,9 @@ def export_download_url(*, job: ProcessingJob) -> str:
             "This export's file is no longer stored. Export the project again.",
             code=ErrorCode.NOT_FOUND,
         )
-    url = storage_url(key)
-    assert url is not None
+    url = links.url(project_id=job.project_id, key=key, download_name=key.rsplit("/", 1)[-1])
+    if url is None:
+        raise ServiceError("No such job.", code=ErrorCode.NOT_FOUND)
     return url
 
 
@@ -647,7 +648,6 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
     size = output.stat().st_size
     duration = float((probe.get("format") or {}).get("duration") or plan.duration)
     return {
-        "download_url": storage_url(key),
         "download_endpoint": f"/api/process/export/{job.pk}/download",
         "storage_key": key,
         "duration": round(duration, 3),

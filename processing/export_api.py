@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clips.media_links import MediaLinks
 from common.api import ApiError, error_responses
 from common.errors import ErrorCode
 from common.parsers import JSONParser
@@ -55,7 +56,9 @@ def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
         fmt=data["format"],
         loudness_target=data.get("loudness_target"),
     )
-    return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+    return Response(
+        JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
+    )
 
 
 class ProjectExportView(APIView):
@@ -89,7 +92,8 @@ class ExportDownloadView(APIView):
 
     @extend_schema(responses={302: None, **error_responses(401, 404, 409)})
     def get(self, request: Request, job_id: uuid.UUID) -> HttpResponse:
-        url = export_download_url(job=get_job_for_user(request.user, job_id))
+        job = get_job_for_user(request.user, job_id)
+        url = export_download_url(job=job, links=MediaLinks(request.user))
         return HttpResponseRedirect(url)
 
 

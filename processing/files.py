@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
@@ -118,23 +117,3 @@ def storage_delete_prefix(prefix: str) -> int:
     for directory in directories:
         deleted += storage_delete_prefix(f"{prefix}/{directory}")
     return deleted
-
-
-def storage_url(key: str) -> str | None:
-    """A URL the browser can fetch (short-lived and signed on S3), or None for an empty key."""
-    if not key:
-        return None
-    return default_storage.url(key)
-
-
-def storage_download_url(key: str, *, filename: str) -> str:
-    """A URL that downloads `key`; on S3 a short-lived signed URL that names the file."""
-    if settings.USE_S3:
-        # Quotes and non-ASCII letters would break the header; keep a safe ASCII name.
-        safe = "".join(
-            c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-        )
-        return default_storage.url(  # type: ignore[call-arg]
-            key, parameters={"ResponseContentDisposition": f'attachment; filename="{safe}"'}
-        )
-    return default_storage.url(key)

@@ -34,5 +34,7 @@ def editor(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         "project": ProjectSerializer(project).data,
         "chunkSize": settings.UPLOAD_CHUNK_SIZE,
         "maxFileSize": settings.UPLOAD_MAX_FILE_SIZE,
+        # The editor renews media links before they expire (static/js/editor/media.js).
+        "mediaUrlTtl": settings.MEDIA_URL_TTL,
     }
     return render(request, "editor.html", {"project": project, "editor_config": config})

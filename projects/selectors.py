@@ -1,8 +1,14 @@
-"""Reads of projects, with the one access rule: a user sees only their own projects."""
+"""Reads of projects, with the one access rule: a user sees only their own projects.
+
+`projects_visible_to` is that rule; everything that decides "may this user see this object"
+(a project, its clips, timeline, exports and their media links) asks it, so collaboration
+roles extend it in one place.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,6 +21,16 @@ def projects_visible_to(user: Any) -> QuerySet[Project]:
     if not getattr(user, "is_authenticated", False):
         return Project.objects.none()
     return Project.objects.filter(owner=user)
+
+
+def project_ids_visible_to(user: Any, project_ids: Iterable[uuid.UUID | str]) -> set[str]:
+    """Which of `project_ids` `user` may see (as strings), in one query: what a media link
+    asks before it is issued for an object of those projects."""
+    wanted = {str(pk) for pk in project_ids if pk is not None}
+    if not wanted:
+        return set()
+    visible = projects_visible_to(user).filter(pk__in=wanted).values_list("pk", flat=True)
+    return {str(pk) for pk in visible}
 
 
 def get_project_for_user(

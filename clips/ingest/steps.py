@@ -32,7 +32,7 @@ from processing.engine import JobContext, JobDeferred, JobFailed
 from processing.ffmpeg import commands
 from processing.ffmpeg.commands import fit_within, parse_loudnorm_json, scale_to_height
 from processing.ffmpeg.runner import FFmpegError, run_ffprobe_lines
-from processing.files import storage_replace, storage_url
+from processing.files import storage_replace
 from processing.media import duration_decimal, media_validate
 from processing.scan import ScanCancelled, ScannerUnavailable, clamd_configured, scan_file
 
@@ -288,10 +288,8 @@ def thumbnail(ctx: JobContext) -> dict[str, Any]:
         filmstrip_path=keys["filmstrip"],
         waveform_path=keys.get("waveform", ""),
     )
-    return {
-        name: {"key": key, "url": storage_url(key), **_metadata_of(metadata, name)}
-        for name, key in keys.items()
-    }
+    # No URL in the stored output: the API issues short-lived links when it shows the job.
+    return {name: {"key": key, **_metadata_of(metadata, name)} for name, key in keys.items()}
 
 
 def _metadata_of(metadata: dict[str, Any], name: str) -> dict[str, Any]:
@@ -349,7 +347,7 @@ def transcode(ctx: JobContext) -> dict[str, Any]:
         clip_save(clip.pk, metadata={"proxy": details}, proxy_path=key)
     else:
         clip_save(clip.pk, nested={"renditions": {name: details}})
-    return {**details, "url": storage_url(key)}
+    return details
 
 
 # --- normalize_audio --------------------------------------------------------------------------
@@ -415,4 +413,4 @@ def normalize_audio(ctx: JobContext) -> dict[str, Any]:
         "output_true_peak_dbtp": result.get("output_tp"),
     }
     clip_save(clip.pk, metadata={"normalized_audio": details})
-    return {**details, "url": storage_url(key)}
+    return details

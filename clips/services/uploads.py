@@ -11,6 +11,7 @@ import re
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ from clips.services.clips import (
     project_clips_count_refresh,
 )
 from clips.services.quota import RESERVING, quota_commit, quota_release, quota_reserve, size_text
-from clips.storage import clip_files_delete, clip_original_key
+from clips.storage import clip_files_delete, clip_original_key, upload_staging_key
 from common.errors import ErrorCode, ServiceError
 from processing.files import sha256_of
 from projects.models import Project
@@ -132,7 +133,8 @@ def upload_start(
             chunk_size=chunk_size,
             total_chunks=math.ceil(size / chunk_size),
             sha256=sha256,
-            storage_key=clip_original_key(clip.pk),
+            # Private until the upload completes: no media link is issued for staging keys.
+            storage_key=upload_staging_key(clip.pk),
             expires_at=timezone.now() + settings.UPLOAD_SESSION_TTL,
         )
         project_clips_count_refresh(project=project)
@@ -305,43 +307,71 @@ def upload_complete(*, upload: UploadSession, sha256: str | None = None) -> Clip
         locked.expires_at = timezone.now() + settings.UPLOAD_SESSION_TTL
         locked.save(update_fields=["status", "expires_at", "updated_at"])
 
-    store = chunk_store()
-    try:
-        store.finish(session=locked, chunks=chunks)
-    except ChunkStoreError as exc:
-        logger.warning("upload %s could not be assembled: %s", locked.pk, exc)
-        _upload_reactivate(locked)
-        raise ServiceError(
-            "The storage could not assemble the file. Try completing the upload again.",
-            {"upload_id": str(locked.pk)},
-            code=ErrorCode.SERVICE_UNAVAILABLE,
-        ) from exc
-    except Exception:
-        _upload_reactivate(locked)
-        raise
-    if expected_sha256:
-        actual = sha256_of(store.iter_bytes(session=locked))
-        if actual != expected_sha256:
-            _upload_reset(locked)
-            raise ServiceError(
-                "The assembled file does not match the SHA-256 you gave, so it was not "
-                "accepted. All chunks were discarded: send the whole file again, then complete.",
-                {
-                    "expected_sha256": expected_sha256,
-                    "actual_sha256": actual,
-                    "missing_chunks": list(range(locked.total_chunks)),
-                },
-            )
+    final_key = clip_original_key(locked.clip_id)
+    # Sessions started before staging existed assemble at the final key itself.
+    staged = locked.storage_key != final_key
+    # Completing again after a publish whose finalization failed: the file is in place.
+    if not (staged and default_storage.exists(final_key)):
+        _upload_assemble(locked, chunks, sha256=expected_sha256, final_key=final_key)
 
     try:
-        return _upload_finalize(upload=locked, sha256=expected_sha256)
+        return _upload_finalize(upload=locked, sha256=expected_sha256, final_key=final_key)
     except Exception:
         # The file is assembled; the client may complete again once the cause is fixed.
         _upload_reactivate(locked)
         raise
 
 
-def _upload_finalize(*, upload: UploadSession, sha256: str) -> Clip:
+def _upload_assemble(
+    upload: UploadSession, chunks: list[UploadChunk], *, sha256: str, final_key: str
+) -> None:
+    """Assemble the chunks in the staging area, check the SHA-256, then publish the file to
+    the clip's final key: bytes that are not complete and verified are never there."""
+    store = chunk_store()
+    try:
+        store.finish(session=upload, chunks=chunks)
+    except ChunkStoreError as exc:
+        logger.warning("upload %s could not be assembled: %s", upload.pk, exc)
+        _upload_reactivate(upload)
+        raise ServiceError(
+            "The storage could not assemble the file. Try completing the upload again.",
+            {"upload_id": str(upload.pk)},
+            code=ErrorCode.SERVICE_UNAVAILABLE,
+        ) from exc
+    except Exception:
+        _upload_reactivate(upload)
+        raise
+    if sha256:
+        actual = sha256_of(store.iter_bytes(session=upload))
+        if actual != sha256:
+            _upload_reset(upload)
+            raise ServiceError(
+                "The assembled file does not match the SHA-256 you gave, so it was not "
+                "accepted. All chunks were discarded: send the whole file again, then complete.",
+                {
+                    "expected_sha256": sha256,
+                    "actual_sha256": actual,
+                    "missing_chunks": list(range(upload.total_chunks)),
+                },
+            )
+    if upload.storage_key == final_key:
+        return
+    try:
+        store.publish(session=upload, key=final_key)
+    except ChunkStoreError as exc:
+        logger.warning("upload %s could not be published: %s", upload.pk, exc)
+        _upload_reactivate(upload)
+        raise ServiceError(
+            "The storage could not store the file. Try completing the upload again.",
+            {"upload_id": str(upload.pk)},
+            code=ErrorCode.SERVICE_UNAVAILABLE,
+        ) from exc
+    except Exception:
+        _upload_reactivate(upload)
+        raise
+
+
+def _upload_finalize(*, upload: UploadSession, sha256: str, final_key: str) -> Clip:
     """Move the reservation into used storage and hand the clip to processing."""
     with transaction.atomic():
         lock_project(upload.clip.project_id)
@@ -353,7 +383,7 @@ def _upload_finalize(*, upload: UploadSession, sha256: str) -> Clip:
             )
         clip = Clip.objects.select_for_update().get(pk=final.clip_id)
         quota_commit(user_id=final.owner_id, size=final.size)
-        clip.file_path = final.storage_key
+        clip.file_path = final_key
         clip.file_size = final.size
         clip.sha256 = sha256
         clip.status = Clip.Status.PROCESSING

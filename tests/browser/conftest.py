@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,10 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The whole app on a free port, serving HTTP and websockets, running jobs in-process."""
-    var_dir = tmp_path_factory.mktemp("browser-var")
+@contextmanager
+def serve_app(var_dir: Path, log_name: str = "server.log", **settings_env: str) -> Iterator[str]:
+    """The whole app on a free port, serving HTTP and websockets, running jobs in-process;
+    `settings_env` adds environment settings (e.g. MEDIA_URL_TTL)."""
     env = {key: value for key, value in os.environ.items() if key not in SERVICE_ENV}
     env |= {
         "VAR_DIR": str(var_dir),
@@ -78,6 +79,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "PYTHONUNBUFFERED": "1",
         # Small chunks, so that even the tiny test clips upload in several pieces.
         "UPLOAD_CHUNK_SIZE": str(UPLOAD_CHUNK_SIZE),
+        **settings_env,
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
@@ -115,7 +117,13 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
         log.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(var_dir / "server.log", ARTIFACTS / "server.log")
+        shutil.copy(var_dir / "server.log", ARTIFACTS / log_name)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_app(tmp_path_factory.mktemp("browser-var")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

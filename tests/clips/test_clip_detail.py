@@ -10,6 +10,7 @@ import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.test import Client
 
 from clips.ingest.pipeline import clip_original_discard
 from clips.models import Clip
@@ -150,7 +151,12 @@ def test_it_redirects_a_download_to_the_stored_file(api: Any, stored_clip: Clip)
         assert fetched.content == b"d" * 1000
         assert 'filename="dive.mp4"' in fetched.headers["Content-Disposition"]
     else:
-        assert location == f"/media/{stored_clip.file_path}"
+        # A link to the app's media view, signed and expiring; fetch it like a browser would.
+        assert location.startswith(f"/media/{stored_clip.file_path}?")
+        fetched = Client().get(location)
+        assert fetched.status_code == 200
+        assert b"".join(fetched.streaming_content) == b"d" * 1000
+        assert 'filename="dive.mp4"' in fetched["Content-Disposition"]
 
 
 def test_it_has_nothing_to_download_before_the_upload_completes(

@@ -158,3 +158,19 @@ def test_the_image_is_slim_non_root_with_ffmpeg_and_static_files() -> None:
     assert "collectstatic --noinput" in dockerfile
     assert re.search(r"^USER app$", dockerfile, flags=re.MULTILINE)
     assert "--proxy-headers" not in dockerfile  # the app decides which hop to trust
+
+
+def test_local_media_reaches_browsers_only_through_nginx_s_internal_location(
+    compose: dict[str, Any],
+) -> None:
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    prefix = compose["services"]["web"]["environment"]["MEDIA_X_ACCEL_REDIRECT_PREFIX"]
+    start = nginx.index(f"location {prefix} {{")
+    block = nginx[start : nginx.index("}", start)]
+
+    assert "internal;" in block
+    assert "alias /srv/media/;" in block
+    # The app writes media under VAR_DIR/media (/app/var/media in the image); nginx reads it.
+    assert "media_files:/app/var/media" in compose["services"]["web"]["volumes"]
+    assert "media_files:/srv/media:ro" in compose["services"]["nginx"]["volumes"]
+    assert "location /media/" not in nginx

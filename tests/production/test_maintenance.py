@@ -200,6 +200,22 @@ def test_it_aborts_s3_multipart_uploads_that_no_upload_session_owns(owner: Any) 
             client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
 
+def test_staged_upload_bytes_without_a_clip_are_removed(owner: Any) -> None:
+    from clips.storage import upload_staging_key
+
+    owned = make_owned_objects(owner)
+    kept = default_storage.save(upload_staging_key(owned.clip.pk), ContentFile(b"keep"))
+    orphan = default_storage.save(upload_staging_key(uuid.uuid4()), ContentFile(b"gone"))
+    try:
+        maintenance.storage_orphans_remove(older_than=timedelta(0))
+
+        assert not default_storage.exists(orphan)
+        assert default_storage.exists(kept)
+    finally:
+        for key in (kept, orphan):
+            default_storage.delete(key)
+
+
 def test_storage_used_is_reconciled_with_the_users_clips(owner: Any, other_user: Any) -> None:
     owned = make_owned_objects(owner)  # one ready clip of 1000 bytes, one uploading
     Clip.objects.create(

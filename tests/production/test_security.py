@@ -84,6 +84,20 @@ def test_api_answers_carry_nosniff_and_referrer_policy(api: Any) -> None:
 
 
 def test_the_policy_lets_the_editor_load_media_from_the_cdn_and_storage() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    # A CDN domain comes with the key pair that signs its URLs (one line, "\n" escaped).
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        .decode()
+        .replace("\n", "\\n")
+    )
     result = _production_shell(
         "from django.conf import settings; "
         "d = settings.CONTENT_SECURITY_POLICY['DIRECTIVES']; "
@@ -91,6 +105,8 @@ def test_the_policy_lets_the_editor_load_media_from_the_cdn_and_storage() -> Non
         AWS_STORAGE_BUCKET_NAME="media-bucket",
         AWS_S3_CUSTOM_DOMAIN="cdn.example.com",
         AWS_S3_ENDPOINT_URL="https://s3.example.com:9000",
+        AWS_CLOUDFRONT_KEY_ID="K2JCJMDEHXQW5F",
+        AWS_CLOUDFRONT_KEY=pem,
     )
 
     media, connect = result.stdout.strip().splitlines()[-1].split("|")
@@ -213,9 +229,14 @@ def test_stored_file_keys_never_derive_from_the_users_file_name(
 
     assert single.status_code == 201, single.content
     assert chunked.status_code == 201, chunked.content
-    for clip_id in (single.json()["id"], chunked.json()["clip"]["id"]):
-        clip = Clip.objects.get(pk=clip_id)
-        key = clip.file_path or clip.upload.storage_key
-        assert key == f"clips/{clip.pk}/original"
+    stored = Clip.objects.get(pk=single.json()["id"])
+    staged = Clip.objects.get(pk=chunked.json()["clip"]["id"])
+    # A chunked upload is assembled in the private staging area until it completes.
+    keys = {stored.file_path: stored.pk, staged.upload.storage_key: staged.pk}
+    assert keys == {
+        f"clips/{stored.pk}/original": stored.pk,
+        f"staging/clips/{staged.pk}/upload": staged.pk,
+    }
+    for key in keys:
         for fragment in ("passwd", "script", "..", "rm"):
             assert fragment not in key

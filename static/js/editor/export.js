@@ -1,6 +1,10 @@
 // The export dialog (presets, live progress, download link) and the jobs panel.
 import { api, formatBytes, formatTime, h, toast } from "../api.js";
 
+// Download links point at the API, which redirects to a link issued at that moment: the
+// job's own download_url expires (MEDIA_URL_TTL) while the dialog may stay open for hours.
+const downloadHref = (job) => `/api/process/export/${job.id}/download`;
+
 const JOB_TITLES = {
   probe: "Reading the clip",
   thumbnail: "Making thumbnails",
@@ -155,7 +159,7 @@ export class ExportPanel {
     const out = job.output_data || {};
     this.result.hidden = !(job.status === "completed" && out.download_url);
     if (out.download_url) {
-      this.download.href = out.download_url;
+      this.download.href = downloadHref(job);
       const parts = [out.resolution, out.duration != null ? formatTime(out.duration, { precise: true }) : null, out.size ? formatBytes(out.size) : null, out.format ? out.format.toUpperCase() : null];
       this.info.textContent = parts.filter(Boolean).join(" · ");
     }
@@ -236,7 +240,7 @@ export class JobsPanel {
         }
         const out = job.output_data || {};
         if (job.job_type === "export" && job.status === "completed" && out.download_url) {
-          item.append(h("div", {}, h("a", { class: "btn btn-sm btn-primary", href: out.download_url, download: "", text: `Download ${out.format ? out.format.toUpperCase() : "video"}` })));
+          item.append(h("div", {}, h("a", { class: "btn btn-sm btn-primary", href: downloadHref(job), download: "", text: `Download ${out.format ? out.format.toUpperCase() : "video"}` })));
         }
         return item;
       }),

@@ -1,25 +1,49 @@
 // Plays the timeline in sequence from the clips' proxies: one <video> for the video lane that
 // switches source at segment boundaries (seeking to source_start + offset), one hidden element
-// for the audio lane, and a clock that carries the playhead across gaps.
+// for the audio lane, and a clock that carries the playhead across gaps. Media links expire:
+// an element whose source fails is reloaded from a freshly fetched clip (media.js).
 import { formatTime } from "../api.js";
+import { MediaLinkKeeper } from "./media.js";
 import { endOf, segmentAt } from "./state.js";
 
 const PLAY_ICON = '<path d="M8 5v14l11-7z"/>';
 const PAUSE_ICON = '<path d="M7 5h4v14H7zM13 5h4v14h-4z"/>';
 
 class Track {
-  constructor(element, layer, state) {
+  constructor(element, layer, state, links) {
     this.el = element;
     this.layer = layer;
     this.state = state;
+    this.links = links;
     this.seg = null;
     this.src = "";
+    // What is loaded: the clip and whether from its proxy. Links of the same file change on
+    // every renewal; the element reloads only for another file or after a failure.
+    this.source = "";
+    this.onRenewed = null;
+    this.el.addEventListener("error", () => this.renewSource());
   }
 
   sourceFor(seg) {
     const clip = this.state.clips.get(seg.clip_id);
     if (!clip) return "";
     return clip.proxy_url || `/api/clips/${clip.id}/download`;
+  }
+
+  sourceKey(seg) {
+    const clip = this.state.clips.get(seg.clip_id);
+    return clip ? `${clip.id}:${clip.proxy_url ? "proxy" : "original"}` : "";
+  }
+
+  // The element's link failed (most likely it expired): fetch the clip again, then reload.
+  renewSource() {
+    const seg = this.seg;
+    if (!seg || !this.src) return;
+    this.links.renew(seg.clip_id).then((renewed) => {
+      if (!renewed || !this.seg || this.seg.clip_id !== seg.clip_id) return;
+      this.source = "";
+      if (this.onRenewed) this.onRenewed();
+    });
   }
 
   // Show the frame (or play the sound) for timeline time t.
@@ -30,11 +54,12 @@ class Track {
       if (!this.el.paused) this.el.pause();
       return null;
     }
-    const src = this.sourceFor(seg);
+    const source = this.sourceKey(seg);
     const wanted = seg.source_start + (t - seg.start_time);
-    if (src !== this.src) {
-      this.src = src;
-      this.el.src = src;
+    if (source !== this.source) {
+      this.source = source;
+      this.src = this.sourceFor(seg);
+      this.el.src = this.src;
       this.seg = seg;
       this.el.currentTime = wanted;
     } else if (this.seg !== seg || !playing || Math.abs(this.el.currentTime - wanted) > 0.25) {
@@ -61,8 +86,13 @@ class Track {
 export class Player {
   constructor(state) {
     this.state = state;
-    this.video = new Track(document.getElementById("preview-video"), "video", state);
-    this.audio = new Track(document.getElementById("preview-audio"), "audio", state);
+    this.links = new MediaLinkKeeper(state);
+    this.video = new Track(document.getElementById("preview-video"), "video", state, this.links);
+    this.audio = new Track(document.getElementById("preview-audio"), "audio", state, this.links);
+    for (const track of [this.video, this.audio]) {
+      // A playing timeline reloads on its next tick; a paused one shows its frame again.
+      track.onRenewed = () => this.playing || this.showFrame();
+    }
     this.button = document.getElementById("play");
     this.icon = document.getElementById("play-icon");
     this.now = document.getElementById("time-now");
