@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clips.models import Clip, UploadChunk, UploadSession
 from clips.services.uploads import uploads_expire
+from processing.files import s3_target
 from tests.clips.conftest import chunks_of, send_chunk, session
 
 
@@ -22,7 +23,8 @@ def multipart_uploads(key: str) -> list[str]:
         return []
     client = default_storage.connection.meta.client
     answer = client.list_multipart_uploads(
-        Bucket=default_storage.bucket_name, Prefix=default_storage._normalize_name(key)
+        Bucket=default_storage.bucket_name,
+        Prefix=s3_target().key(key),  # type: ignore[union-attr]
     )
     return [item["UploadId"] for item in answer.get("Uploads", [])]
 

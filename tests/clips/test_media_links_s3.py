@@ -40,9 +40,11 @@ def s3(settings: Any) -> Any:
 
 
 def object_key(name: str) -> str:
-    from processing.files import s3_object_key
+    from processing.files import s3_target
 
-    return s3_object_key(default_storage, name)
+    target = s3_target()
+    assert target is not None
+    return target.key(name)
 
 
 def stored_keys(prefix: str) -> list[str]:
@@ -172,7 +174,7 @@ def test_it_publishes_a_large_upload_with_a_multipart_copy(
     s3: Any, api: Any, start_upload: Any, payload: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Parts of 5 MiB (S3's smallest) turn this 12.5 MiB upload into three part copies.
-    monkeypatch.setattr("clips.uploads.PUBLISH_COPY_PART_SIZE", 5 * 1024**2)
+    monkeypatch.setattr("clips.chunks.PUBLISH_COPY_PART_SIZE", 5 * 1024**2)
     started = start_upload(payload)
     upload, clip_id = started["upload"], started["clip"]["id"]
     for index, chunk in enumerate(chunks_of(payload, upload["chunk_size"])):

@@ -22,6 +22,7 @@ from django.utils import timezone
 from clips.models import Clip, UploadSession
 from clips.services import quota
 from config import maintenance, scheduler
+from processing.files import s3_target
 from processing.models import ProcessingJob
 from tests.conftest import in_ci
 from tests.production.conftest import make_owned_objects
@@ -169,7 +170,7 @@ def test_it_aborts_s3_multipart_uploads_that_no_upload_session_owns(owner: Any) 
     bucket = default_storage.bucket_name
 
     def start(key: str) -> str:
-        name = default_storage._normalize_name(key)
+        name = s3_target().key(key)  # type: ignore[union-attr]
         upload_id = client.create_multipart_upload(Bucket=bucket, Key=name)["UploadId"]
         client.upload_part(
             Bucket=bucket, Key=name, UploadId=upload_id, PartNumber=1, Body=b"x" * 1024
