@@ -27,6 +27,7 @@ from clips.selectors import (
 from clips.storage import storage_download_url, storage_url
 from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
 from processing.api import JobSerializer
+from projects.models import Role
 from projects.selectors import get_project_for_user
 
 # Multipart framing around the file: boundaries, headers and the `name` field.
@@ -191,7 +192,7 @@ class ProjectClipListView(APIView):
 
     @extend_schema(responses={200: ClipSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, project_id: Any) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         return paginated_response(request, clips_for_project(project), ClipSerializer, view=self)
 
     @extend_schema(
@@ -210,7 +211,7 @@ class ProjectClipListView(APIView):
         },
     )
     def post(self, request: Request, project_id: Any) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
         if request.content_type.startswith("multipart/"):
             return self._create_from_file(request, project)
         data = UploadStartInputSerializer(data=request.data)
@@ -240,7 +241,7 @@ class ProjectClipListView(APIView):
 class ClipDetailView(APIView):
     @extend_schema(responses={200: ClipSerializer, **error_responses(401, 404)})
     def get(self, request: Request, clip_id: Any) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.VIEWER)
         return Response(ClipSerializer(clip).data)
 
     @extend_schema(
@@ -258,7 +259,7 @@ class ClipDetailView(APIView):
         return self._update(request, clip_id, partial=True)
 
     def _update(self, request: Request, clip_id: Any, *, partial: bool) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.EDITOR)
         data = ClipUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         clip = services.clip_update(clip=clip, **data.validated_data)
@@ -266,7 +267,7 @@ class ClipDetailView(APIView):
 
     @extend_schema(responses={204: None, **error_responses(401, 404)})
     def delete(self, request: Request, clip_id: Any) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.EDITOR)
         services.clip_delete(clip=clip, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -274,7 +275,7 @@ class ClipDetailView(APIView):
 class ClipDownloadView(APIView):
     @extend_schema(responses={302: None, **error_responses(401, 404, 409)})
     def get(self, request: Request, clip_id: Any) -> HttpResponseRedirect:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.VIEWER)
         if not clip.file_path:
             raise ApiError(
                 ErrorCode.CONFLICT,
@@ -293,7 +294,7 @@ class ClipDownloadView(APIView):
 class ClipRetryView(APIView):
     @extend_schema(request=None, responses={202: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, clip_id: Any) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.EDITOR)
         job = services.clip_retry(clip=clip)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -328,7 +329,9 @@ class UploadChunkView(APIView):
     def post(self, request: Request) -> Response:
         query = ChunkQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        upload = get_upload_for_user(request.user, query.validated_data["upload_id"])
+        upload = get_upload_for_user(
+            request.user, query.validated_data["upload_id"], role=Role.EDITOR
+        )
         upload = services.upload_chunk_store(
             upload=upload,
             index=query.validated_data["index"],
@@ -356,7 +359,9 @@ class UploadCompleteView(APIView):
     def post(self, request: Request) -> Response:
         data = UploadCompleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = get_upload_for_user(request.user, data.validated_data["upload_id"])
+        upload = get_upload_for_user(
+            request.user, data.validated_data["upload_id"], role=Role.EDITOR
+        )
         clip = services.upload_complete(upload=upload, sha256=data.validated_data.get("sha256"))
         return Response(ClipSerializer(clip).data)
 
@@ -364,13 +369,13 @@ class UploadCompleteView(APIView):
 class UploadStatusView(APIView):
     @extend_schema(responses={200: UploadStatusSerializer, **error_responses(401, 404)})
     def get(self, request: Request, upload_id: Any) -> Response:
-        upload = get_upload_for_user(request.user, upload_id)
+        upload = get_upload_for_user(request.user, upload_id, role=Role.EDITOR)
         return Response(upload_data(upload, with_missing=True))
 
 
 class UploadCancelView(APIView):
     @extend_schema(responses={204: None, **error_responses(401, 404, 409)})
     def delete(self, request: Request, upload_id: Any) -> Response:
-        upload = get_upload_for_user(request.user, upload_id)
+        upload = get_upload_for_user(request.user, upload_id, role=Role.EDITOR)
         services.upload_cancel(upload=upload)
         return Response(status=status.HTTP_204_NO_CONTENT)

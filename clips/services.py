@@ -98,13 +98,16 @@ def _clip_reserve_and_create(
     status: str,
     sha256: str = "",
 ) -> Clip:
-    """Inside a transaction: lock the project, reserve `size` bytes of the user's quota (or
-    refuse before anything is stored) and create the clip row."""
+    """Inside a transaction: lock the project, reserve `size` bytes of the project owner's
+    quota (or refuse before anything is stored) and create the clip row.
+
+    Clips count against the project owner's storage whoever uploads them, so the clip (and its
+    upload) belong to the owner: every later release or charge follows `clip.owner`."""
     locked = _lock_project(project.pk)
-    _reserve_quota(user_id=user.pk, size=size)
+    _reserve_quota(user_id=locked.owner_id, size=size)
     return Clip.objects.create(
         project=locked,
-        owner_id=user.pk,
+        owner_id=locked.owner_id,
         name=_default_name(name, filename),
         original_filename=filename,
         file_size=size,
@@ -273,7 +276,7 @@ def clip_create_from_file(
             clip.file_path = key
             clip.save(update_fields=["file_path", "updated_at"])
             # The reservation becomes used storage in the same transaction.
-            User.objects.filter(pk=user.pk).update(
+            User.objects.filter(pk=clip.owner_id).update(
                 storage_reserved=F("storage_reserved") - size, storage_used=F("storage_used") + size
             )
             processing_services.clip_ingest_start(clip=clip)
@@ -472,7 +475,7 @@ def upload_start(
         project = clip.project
         upload = UploadSession.objects.create(
             clip=clip,
-            owner_id=user.pk,
+            owner_id=clip.owner_id,
             filename=filename,
             size=size,
             chunk_size=chunk_size,

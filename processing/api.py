@@ -15,6 +15,7 @@ from config.api import Pagination, error_responses, json_text_validator, paginat
 from processing.models import ProcessingJob
 from processing.selectors import get_job_for_user, job_list
 from processing.services import CLIP_OPERATIONS, clip_process_start, job_cancel
+from projects.models import Role
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -58,7 +59,7 @@ class ProcessClipView(APIView):
     def post(self, request: Request) -> Response:
         data = ProcessClipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        clip = get_clip_for_user(request.user, data.validated_data["clip_id"])
+        clip = get_clip_for_user(request.user, data.validated_data["clip_id"], role=Role.EDITOR)
         job = clip_process_start(
             user=request.user,
             clip=clip,
@@ -71,13 +72,15 @@ class ProcessClipView(APIView):
 class JobStatusView(APIView):
     @extend_schema(responses={200: JobSerializer, **error_responses(401, 404)})
     def get(self, request: Request, job_id: uuid.UUID) -> Response:
-        return Response(JobSerializer(get_job_for_user(request.user, job_id)).data)
+        return Response(
+            JobSerializer(get_job_for_user(request.user, job_id, role=Role.VIEWER)).data
+        )
 
 
 class JobCancelView(APIView):
     @extend_schema(request=None, responses={200: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
-        job = job_cancel(job=get_job_for_user(request.user, job_id))
+        job = job_cancel(job=get_job_for_user(request.user, job_id, role=Role.EDITOR))
         return Response(JobSerializer(job).data)
 
 

@@ -2,7 +2,7 @@
 
 The permission check runs before a socket joins a group; a refused socket is accepted and
 closed at once with an application close code, because a browser never sees the reason of a
-refused handshake: 4401 (not signed in) or 4404 (no such project, or not yours).
+refused handshake: 4401 (not signed in) or 4404 (no such project, or not a member of it).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from processing.events import project_group, socket_loop_register, user_group
+from projects.models import Role
 from projects.selectors import get_project_for_user
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -79,7 +80,7 @@ class ProjectEventsConsumer(EventsConsumer):
 
 def _may_see_project(user: Any, project_id: Any) -> bool:
     try:
-        get_project_for_user(user, project_id)
+        get_project_for_user(user, project_id, role=Role.VIEWER)
     except Http404:
         return False
     return True

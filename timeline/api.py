@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ApiError, ErrorCode, error_responses
+from projects.models import Role
 from projects.selectors import get_project_for_user
 from timeline.models import TimelineSegment
 from timeline.selectors import get_segment_for_user, timeline_get
@@ -139,7 +140,7 @@ def _parse(serializer: serializers.Serializer) -> dict[str, Any]:
 class TimelineView(APIView):
     @extend_schema(responses={200: TimelineSerializer, **error_responses(401, 404)})
     def get(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
 
     @extend_schema(
@@ -147,7 +148,7 @@ class TimelineView(APIView):
         responses={200: TimelineSerializer, **error_responses(400, 401, 404, 409)},
     )
     def post(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
         data = _parse(TimelineInputSerializer(data=request.data))
         project = timeline_replace(project=project, user=request.user, **data)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
@@ -169,7 +170,7 @@ class SegmentDetailView(APIView):
         return self._update(request, segment_id, partial=True)
 
     def _update(self, request: Request, segment_id: str, *, partial: bool) -> Response:
-        segment = get_segment_for_user(request.user, segment_id)
+        segment = get_segment_for_user(request.user, segment_id, role=Role.EDITOR)
         data = _parse(SegmentUpdateInputSerializer(data=request.data, partial=partial))
         segment = segment_update(segment=segment, user=request.user, **data)
         return Response(SegmentWithVersionSerializer(segment).data)
@@ -179,7 +180,7 @@ class SegmentDetailView(APIView):
         responses={204: None, **error_responses(400, 401, 404, 409)},
     )
     def delete(self, request: Request, segment_id: str) -> Response:
-        segment = get_segment_for_user(request.user, segment_id)
+        segment = get_segment_for_user(request.user, segment_id, role=Role.EDITOR)
         query = _parse(VersionQuerySerializer(data=request.query_params))
         segment_delete(segment=segment, user=request.user, **query)
         return Response(status=status.HTTP_204_NO_CONTENT)

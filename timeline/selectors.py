@@ -1,4 +1,4 @@
-"""Reads of timeline segments: visible only to the owner of the segment's project."""
+"""Reads of timeline segments, reached through their project's access rule (projects.selectors)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,22 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from projects.models import Project
+from projects.models import Project, Role
+from projects.selectors import require_project_role
 from timeline.models import TimelineSegment
 
 
-def segments_visible_to(user: Any) -> QuerySet[TimelineSegment]:
-    if not getattr(user, "is_authenticated", False):
-        return TimelineSegment.objects.none()
-    return TimelineSegment.objects.filter(project__owner=user)
-
-
-def get_segment_for_user(user: Any, segment_id: uuid.UUID | str) -> TimelineSegment:
+def get_segment_for_user(user: Any, segment_id: uuid.UUID | str, *, role: Role) -> TimelineSegment:
+    """The segment if `user` holds at least `role` in its project (projects.selectors)."""
     try:
-        return segments_visible_to(user).select_related("project", "clip").get(pk=segment_id)
+        segment = TimelineSegment.objects.select_related("project", "clip").get(pk=segment_id)
     except (TimelineSegment.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such segment.") from exc
+    try:
+        require_project_role(user, segment.project, role)
+    except Http404 as exc:
+        raise Http404("No such segment.") from exc
+    return segment
 
 
 @dataclass(frozen=True)
