@@ -4,7 +4,7 @@ fetch with the role the action needs (projects.selectors), call one service, ser
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -24,6 +24,7 @@ from collaboration.serializers import (
 from config.api import Pagination, error_responses
 from projects.models import MEMBER_ROLES, Role
 from projects.selectors import get_project_for_user, require_project_role
+from timeline.api import SecondsField
 
 MEMBER_ROLE_CHOICES = [(str(role), role.label) for role in MEMBER_ROLES]
 
@@ -169,14 +170,11 @@ class CommentListFilterSerializer(serializers.Serializer):
 
 class CommentInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=10_000)
-    time = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=3,
+    time = SecondsField(
         min_value=Decimal("0"),
         required=False,
         allow_null=True,
-        rounding=ROUND_HALF_UP,
-        help_text="Seconds on the timeline.",
+        help_text="Seconds on the timeline (rounded to milliseconds).",
     )
     segment_id = serializers.UUIDField(required=False, allow_null=True)
     parent_id = serializers.UUIDField(required=False, allow_null=True)

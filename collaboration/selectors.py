@@ -67,7 +67,7 @@ def project_invitations(*, project: Project) -> QuerySet[Invitation]:
     """Invitations not yet answered, expired ones included (index invitation_project_status_idx)."""
     return (
         Invitation.objects.filter(project=project, status=Invitation.Status.PENDING)
-        .select_related("invited_by")
+        .select_related("project", "invited_by")
         .order_by("-created_at", "id")
     )
 

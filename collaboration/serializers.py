@@ -4,9 +4,11 @@ a comment pushed live is exactly the comment the API answers."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
 from collaboration.models import Comment, Invitation, Notification
 from collaboration.selectors import invitation_status
@@ -96,8 +98,9 @@ class CommentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_mentions(self, comment: Comment) -> list[str]:
-        # From the prefetch (comments_for_project), not a query per comment.
-        return [str(user.pk) for user in comment.mentions.all()]
+        # From the prefetch (comments_for_project), not a query per comment; sorted, as a
+        # many-to-many relation keeps no order.
+        return sorted(str(user.pk) for user in comment.mentions.all())
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -114,7 +117,9 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 def comment_data(comment: Comment) -> dict[str, Any]:
-    return dict(CommentSerializer(comment).data)
+    """The comment as the API renders it (numbers stay numbers: the channel layer's encoder
+    would turn a Decimal into a string)."""
+    return json.loads(JSONRenderer().render(CommentSerializer(comment).data))
 
 
 def notification_message(notification: Notification) -> dict[str, Any]:
