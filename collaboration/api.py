@@ -1,5 +1,6 @@
 """Sharing, comments and notifications over HTTP (API.md, second round). Thin views: parse,
-fetch with the role the action needs (projects.selectors), call one service, serialize."""
+fetch with the role the action needs (projects.selectors), call one service, serialize.
+Bodies are JSON only: a form-encoded list of ids would trip Django's field-count limit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,11 +24,9 @@ from collaboration.serializers import (
     OwnerInvitationSerializer,
 )
 from config.api import Pagination, error_responses
-from projects.models import MEMBER_ROLES, Role
+from projects.models import MEMBER_ROLE_CHOICES, Role
 from projects.selectors import get_project_for_user, require_project_role
 from timeline.api import SecondsField
-
-MEMBER_ROLE_CHOICES = [(str(role), role.label) for role in MEMBER_ROLES]
 
 
 def _page(request: Request, items: object, serializer_class: type, *, view: APIView) -> dict:
@@ -69,6 +69,8 @@ class MemberUpdateInputSerializer(serializers.Serializer):
 
 
 class ProjectMemberDetailView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=MemberUpdateInputSerializer,
         responses={200: MemberSerializer, **error_responses(400, 401, 403, 404)},
@@ -99,6 +101,7 @@ class InvitationInputSerializer(serializers.Serializer):
 
 
 class ProjectInvitationsView(APIView):
+    parser_classes = [JSONParser]
     pagination_class = Pagination
 
     @extend_schema(
@@ -138,7 +141,8 @@ class ProjectInvitationDetailView(APIView):
 class InvitationListView(APIView):
     pagination_class = Pagination
 
-    @extend_schema(responses={200: InvitationSerializer(many=True), **error_responses(401)})
+    # 404: a page number past the last page.
+    @extend_schema(responses={200: InvitationSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request) -> Response:
         """The caller's pending invitations, matched by e-mail without regard to case."""
         invitations = selectors.invitations_for_user(user=request.user)
@@ -150,6 +154,8 @@ class InvitationAcceptInputSerializer(serializers.Serializer):
 
 
 class InvitationAcceptView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=InvitationAcceptInputSerializer,
         responses={200: MemberSerializer, **error_responses(400, 401, 403, 409)},
@@ -189,6 +195,7 @@ class CommentUpdateInputSerializer(serializers.Serializer):
 
 
 class ProjectCommentsView(APIView):
+    parser_classes = [JSONParser]
     pagination_class = Pagination
 
     @extend_schema(
@@ -218,6 +225,8 @@ class ProjectCommentsView(APIView):
 
 
 class CommentDetailView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=CommentUpdateInputSerializer,
         responses={200: CommentSerializer, **error_responses(400, 401, 403, 404)},
@@ -281,6 +290,8 @@ class NotificationListView(APIView):
 
 
 class NotificationReadView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=NotificationReadInputSerializer,
         responses={204: None, **error_responses(400, 401)},

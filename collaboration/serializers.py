@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -51,6 +52,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ChoiceField(choices=Invitation.Status.choices))
     def get_status(self, invitation: Invitation) -> str:
         return invitation_status(invitation)
 

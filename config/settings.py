@@ -320,6 +320,9 @@ SPECTACULAR_SETTINGS = {
         "UploadStatusEnum": "clips.models.UploadSession.Status",
         "JobStatusEnum": "processing.models.ProcessingJob.Status",
         "ErrorCodeEnum": "config.api.ERROR_CODES",
+        "RoleEnum": "projects.models.Role",
+        "MemberRoleEnum": "projects.models.MEMBER_ROLE_CHOICES",
+        "InvitationStatusEnum": "collaboration.models.Invitation.Status",
     },
 }
 

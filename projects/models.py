@@ -23,6 +23,7 @@ class Role(models.TextChoices):
 ROLE_ORDER = [Role.VIEWER, Role.COMMENTER, Role.EDITOR, Role.OWNER]
 # The roles a membership row holds; the owner is `Project.owner`, never a row.
 MEMBER_ROLES = [Role.VIEWER, Role.COMMENTER, Role.EDITOR]
+MEMBER_ROLE_CHOICES = [(role.value, role.label) for role in MEMBER_ROLES]
 
 
 class Project(models.Model):
