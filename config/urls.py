@@ -10,6 +10,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("timeline.urls")),
     path("", include("processing.urls")),
     path("", include("processing.export_urls")),
+    path("", include("collaboration.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The page and its init script (?script=) are separate, so no inline script is needed.
     path(
@@ -28,6 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("allauth.urls")),
     path("api/", include(api_patterns)),
     path("", include("projects.page_urls")),
+    path("", include("collaboration.page_urls")),
 ]
 
 if settings.EMBEDDED and not settings.USE_S3:

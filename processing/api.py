@@ -45,13 +45,15 @@ class JobSerializer(serializers.ModelSerializer):
 class JobStatusView(APIView):
     @extend_schema(responses={200: JobSerializer, **error_responses(401, 404)})
     def get(self, request: Request, job_id: uuid.UUID) -> Response:
-        return Response(JobSerializer(get_job_for_user(request.user, job_id)).data)
+        return Response(
+            JobSerializer(get_job_for_user(request.user, job_id)).data
+        )
 
 
 class JobCancelView(APIView):
     @extend_schema(request=None, responses={200: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
-        job = job_cancel(job=get_job_for_user(request.user, job_id))
+        job = job_cancel(job=get_job_for_user(request.user, job_id, need="change"))
         return Response(JobSerializer(job).data)
 
 
