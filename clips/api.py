@@ -377,7 +377,9 @@ class UploadCompleteView(APIView):
         upload = get_upload_for_user(
             request.user, data.validated_data["upload_id"], role=Role.EDITOR
         )
-        clip = upload_services.upload_complete(upload=upload, sha256=data.validated_data.get("sha256"))
+        clip = upload_services.upload_complete(
+            upload=upload, sha256=data.validated_data.get("sha256")
+        )
         return Response(ClipSerializer(clip).data)
 
 

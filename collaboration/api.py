@@ -10,7 +10,6 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +22,8 @@ from collaboration.serializers import (
     NotificationSerializer,
     OwnerInvitationSerializer,
 )
-from config.api import Pagination, error_responses
+from common.api import Pagination, error_responses
+from common.parsers import JSONParser
 from projects.models import MEMBER_ROLE_CHOICES, Role
 from projects.selectors import get_project_for_user, require_project_role
 from timeline.api import SecondsField

@@ -6,8 +6,9 @@ class CollaborationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Processing is an engine: it tells us about finished jobs only through this hook.
+        # Processing is an engine: it tells us about finished jobs (of every type, next to
+        # each type's own finish hook) only through this observer.
         from collaboration.hooks import job_finished
-        from processing.runner import after_finish
+        from processing.engine import job_finish_observe
 
-        after_finish(job_finished)
+        job_finish_observe(job_finished)

@@ -1,8 +1,9 @@
 """Finished processing jobs become notifications.
 
-Registered with processing.runner.after_finish in CollaborationConfig.ready(): the runner calls
-it in the job's final transaction, so processing never imports this app. A hook may run again
-for one job (a redelivered message), hence the notification keys.
+Registered with processing.engine.job_finish_observe in CollaborationConfig.ready(): the engine
+calls it in the job's final transaction, after the job type's own finish hook, so processing
+never imports this app. It may run again for one job (a redelivered message), hence the
+notification keys.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from collaboration.selectors import invitation_status
 from collaboration.services import invitation_accept
 from collaboration.services.members import masked_email
 from collaboration.tokens import invitation_id_from_token
-from config.api import ServiceError
+from common.errors import ServiceError
 
 
 @require_http_methods(["GET", "POST"])

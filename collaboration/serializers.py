@@ -122,16 +122,3 @@ def comment_data(comment: Comment) -> dict[str, Any]:
     """The comment as the API renders it (numbers stay numbers: the channel layer's encoder
     would turn a Decimal into a string)."""
     return json.loads(JSONRenderer().render(CommentSerializer(comment).data))
-
-
-def notification_message(notification: Notification) -> dict[str, Any]:
-    """The live message on `user_<id>` (API.md, Notifications)."""
-    return {
-        "type": "notification",
-        "id": notification.pk,
-        "kind": notification.kind,
-        "level": notification.level,
-        "message": notification.message,
-        "project_id": notification.project_id,
-        "data": notification.data,
-    }

@@ -45,9 +45,7 @@ class JobSerializer(serializers.ModelSerializer):
 class JobStatusView(APIView):
     @extend_schema(responses={200: JobSerializer, **error_responses(401, 404)})
     def get(self, request: Request, job_id: uuid.UUID) -> Response:
-        return Response(
-            JobSerializer(get_job_for_user(request.user, job_id)).data
-        )
+        return Response(JobSerializer(get_job_for_user(request.user, job_id)).data)
 
 
 class JobCancelView(APIView):

@@ -24,7 +24,13 @@ from clips.services.clips import (
     lock_project,
     project_clips_count_refresh,
 )
-from clips.services.quota import RESERVING, quota_commit, quota_release, quota_reserve_for_project, size_text
+from clips.services.quota import (
+    RESERVING,
+    quota_commit,
+    quota_release,
+    quota_reserve_for_project,
+    size_text,
+)
 from clips.storage import clip_files_delete, clip_original_key
 from common.errors import ErrorCode, ServiceError
 from processing.files import sha256_of

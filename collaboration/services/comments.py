@@ -16,12 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from collaboration import events
 from collaboration.models import Comment, Notification
 from collaboration.serializers import comment_data
 from collaboration.services.notifications import notification_create
-from config.api import ServiceError
+from common.errors import ServiceError
 from projects.models import Project, ProjectMember, Role
+from realtime import messages
+from realtime.broadcast import broadcast, project_group
 from timeline.models import TimelineSegment
 
 _UNSET: Any = object()
@@ -104,7 +105,7 @@ def comment_create(
         )
         comment.mentions.set(User.objects.filter(pk__in=mentioned))
         _notify(comment, mentioned)
-        events.to_project(project.pk, {"type": "comment", "comment": comment_data(comment)})
+        broadcast(messages.comment(comment=comment_data(comment)), [project_group(project.pk)])
     return comment
 
 
@@ -180,8 +181,9 @@ def comment_update(
     if changed:
         with transaction.atomic():
             comment.save(update_fields=[*changed, "updated_at"])
-            events.to_project(
-                comment.project_id, {"type": "comment:updated", "comment": comment_data(comment)}
+            broadcast(
+                messages.comment_updated(comment=comment_data(comment)),
+                [project_group(comment.project_id)],
             )
     return comment
 
@@ -193,7 +195,7 @@ def comment_delete(*, comment: Comment, by: Any, role: Role) -> None:
     with transaction.atomic():
         project_id, comment_id = comment.project_id, comment.pk
         comment.delete()
-        events.to_project(
-            project_id,
-            {"type": "comment:deleted", "project_id": project_id, "comment_id": comment_id},
+        broadcast(
+            messages.comment_deleted(project_id=project_id, comment_id=comment_id),
+            [project_group(project_id)],
         )

@@ -20,7 +20,7 @@ from collaboration.models import Invitation, Notification
 from collaboration.selectors import Member, invitation_status
 from collaboration.services.notifications import notification_create
 from collaboration.tokens import invitation_id_from_token
-from config.api import ErrorCode, ServiceError
+from common.errors import ErrorCode, ServiceError
 from projects.models import MEMBER_ROLES, Project, ProjectMember, Role
 
 # An owner sends e-mail to any address they type: bound how many links may be out at once.

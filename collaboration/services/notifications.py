@@ -9,9 +9,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from collaboration import events
 from collaboration.models import Notification
-from collaboration.serializers import notification_message
+from realtime import messages
+from realtime.broadcast import broadcast, user_group
 
 
 def notification_create(
@@ -48,7 +48,17 @@ def notification_create(
         if key:  # the same event notified concurrently (notification_unique_key)
             return None
         raise
-    events.to_user(user_id, notification_message(notification))
+    broadcast(
+        messages.notification(
+            id=notification.pk,
+            kind=notification.kind,
+            level=notification.level,
+            message=notification.message,
+            project_id=notification.project_id,
+            data=notification.data,
+        ),
+        [user_group(user_id)],
+    )
     if email:
         from collaboration.tasks import notification_email_send
 

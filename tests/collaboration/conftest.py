@@ -13,7 +13,6 @@ from rest_framework.test import APIClient
 # Declare every Dramatiq queue before any worker starts: a queue declared later also gets a
 # consumer in each worker already stopped (their middleware stays on the broker), and such a
 # consumer takes messages that no worker thread will ever run.
-import clips.tasks  # noqa: F401
 import collaboration.tasks  # noqa: F401
 import config.scheduler  # noqa: F401
 import processing.tasks  # noqa: F401

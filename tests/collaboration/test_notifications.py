@@ -15,13 +15,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from accounts.tokens import token_pair_issue
+from clips.ingest.pipeline import clip_ingest_start
 from clips.models import Clip
 from clips.storage import clip_original_key
 from collaboration.models import Notification
 from collaboration.services import notification_create
 from config.asgi import application
 from processing.models import ProcessingJob
-from processing.services import clip_ingest_start
 from tests.collaboration.conftest import Team, wait_for
 from tests.conftest import client_for
 from tests.export.conftest import Sources, add_clip, lay_out
