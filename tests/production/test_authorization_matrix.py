@@ -68,6 +68,9 @@ NEEDS: dict[str, dict[str, str]] = {
     "api/upload/status/<uuid:upload_id>": {"get": EDITOR},
     "api/upload/cancel/<uuid:upload_id>": {"delete": EDITOR},
     "api/projects/<uuid:project_id>/timeline": {"get": VIEWER, "post": EDITOR},
+    "api/projects/<uuid:project_id>/timeline/segments": {"post": EDITOR},
+    "api/projects/<uuid:project_id>/timeline/history": {"get": VIEWER},
+    "api/projects/<uuid:project_id>/timeline/restore": {"post": EDITOR},
     "api/timeline/segments/<uuid:segment_id>": {"put": EDITOR, "patch": EDITOR, "delete": EDITOR},
     "api/process/clip": {"post": EDITOR},
     "api/process/status/<uuid:job_id>": {"get": VIEWER},
@@ -195,6 +198,10 @@ def body_for(route: str, shared: Shared) -> dict[str, Any]:
         return {"version": owned.project.timeline_version, "segments": []}
     if route.startswith("api/timeline/segments"):
         return {"start_time": 0, "duration": 1}
+    if route.endswith("/timeline/segments"):
+        return {"clip_id": str(owned.clip.pk), "start_time": 100, "duration": 1}
+    if route.endswith("/timeline/restore"):
+        return {"version": 0}
     if route.endswith("/invitations"):
         return {"email": "new-member@example.com", "role": "viewer"}
     if "/members/" in route:
