@@ -2,6 +2,7 @@
 // the caller's socket (/ws/). Messages without an id are not kept notifications: the bell
 // ignores them (the editor shows those itself).
 import { api, h, openSocket, toast } from "./api.js";
+import { MESSAGE } from "./messages.js";
 
 const LEVELS = { success: "success", error: "error" };
 const PAGE = 20;
@@ -103,7 +104,7 @@ function init(root) {
 
   openSocket("/ws/", {
     onMessage(message) {
-      if (message.type !== "notification" || !message.id) return;
+      if (message.type !== MESSAGE.NOTIFICATION || !message.id) return;
       setUnread(unread + 1);
       if (!panel.hidden) {
         list.prepend(item({ ...message, read: false, created_at: new Date().toISOString() }));
