@@ -37,6 +37,7 @@ from common.api import (
 from common.errors import ErrorCode
 from common.parsers import JSONParser
 from processing.api import JobSerializer
+from projects.models import Role
 from projects.selectors import get_project_for_user
 
 # Multipart framing around the file: boundaries, headers and the `name` field.
@@ -208,7 +209,7 @@ class ProjectClipListView(APIView):
 
     @extend_schema(responses={200: ClipSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, project_id: Any) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         return paginated_response(request, clips_for_project(project), ClipSerializer, view=self)
 
     @extend_schema(
@@ -227,7 +228,7 @@ class ProjectClipListView(APIView):
         },
     )
     def post(self, request: Request, project_id: Any) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
         if request.content_type.startswith("multipart/"):
             return self._create_from_file(request, project)
         data = UploadStartInputSerializer(data=request.data)
@@ -265,7 +266,7 @@ class ProjectClipListView(APIView):
 class ClipDetailView(APIView):
     @extend_schema(responses={200: ClipSerializer, **error_responses(401, 404)})
     def get(self, request: Request, clip_id: Any) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.VIEWER)
         return Response(ClipSerializer(clip, context={"request": request}).data)
 
     @extend_schema(
@@ -283,7 +284,7 @@ class ClipDetailView(APIView):
         return self._update(request, clip_id, partial=True)
 
     def _update(self, request: Request, clip_id: Any, *, partial: bool) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.EDITOR)
         data = ClipUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         clip = clip_services.clip_update(clip=clip, **data.validated_data)
@@ -291,7 +292,7 @@ class ClipDetailView(APIView):
 
     @extend_schema(responses={204: None, **error_responses(401, 404)})
     def delete(self, request: Request, clip_id: Any) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.EDITOR)
         clip_services.clip_delete(clip=clip, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -299,7 +300,7 @@ class ClipDetailView(APIView):
 class ClipDownloadView(APIView):
     @extend_schema(responses={302: None, **error_responses(401, 404, 409)})
     def get(self, request: Request, clip_id: Any) -> HttpResponseRedirect:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.VIEWER)
         if not clip.file_path:
             raise ApiError(
                 ErrorCode.CONFLICT,
@@ -324,7 +325,7 @@ class ClipDownloadView(APIView):
 class ClipRetryView(APIView):
     @extend_schema(request=None, responses={202: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, clip_id: Any) -> Response:
-        clip = get_clip_for_user(request.user, clip_id)
+        clip = get_clip_for_user(request.user, clip_id, role=Role.EDITOR)
         job = clip_services.clip_retry(clip=clip)
         return Response(
             JobSerializer(job, context={"request": request}).data,
@@ -363,7 +364,9 @@ class UploadChunkView(APIView):
     def post(self, request: Request) -> Response:
         query = ChunkQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        upload = get_upload_for_user(request.user, query.validated_data["upload_id"])
+        upload = get_upload_for_user(
+            request.user, query.validated_data["upload_id"], role=Role.EDITOR
+        )
         upload = upload_services.upload_chunk_store(
             upload=upload,
             index=query.validated_data["index"],
@@ -392,7 +395,9 @@ class UploadCompleteView(APIView):
     def post(self, request: Request) -> Response:
         data = UploadCompleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = get_upload_for_user(request.user, data.validated_data["upload_id"])
+        upload = get_upload_for_user(
+            request.user, data.validated_data["upload_id"], role=Role.EDITOR
+        )
         clip = upload_services.upload_complete(
             upload=upload, sha256=data.validated_data.get("sha256")
         )
@@ -402,14 +407,14 @@ class UploadCompleteView(APIView):
 class UploadStatusView(APIView):
     @extend_schema(responses={200: UploadStatusSerializer, **error_responses(401, 404)})
     def get(self, request: Request, upload_id: Any) -> Response:
-        upload = get_upload_for_user(request.user, upload_id)
+        upload = get_upload_for_user(request.user, upload_id, role=Role.EDITOR)
         return Response(upload_data(upload, with_missing=True))
 
 
 class UploadCancelView(APIView):
     @extend_schema(responses={204: None, **error_responses(401, 404, 409)})
     def delete(self, request: Request, upload_id: Any) -> Response:
-        upload = get_upload_for_user(request.user, upload_id)
+        upload = get_upload_for_user(request.user, upload_id, role=Role.EDITOR)
         upload_services.upload_cancel(upload=upload)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -433,7 +438,7 @@ class ProcessClipView(APIView):
     def post(self, request: Request) -> Response:
         data = ProcessClipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        clip = get_clip_for_user(request.user, data.validated_data["clip_id"])
+        clip = get_clip_for_user(request.user, data.validated_data["clip_id"], role=Role.EDITOR)
         job = operations.clip_process_start(
             user=request.user,
             clip=clip,

@@ -12,7 +12,7 @@ A link names one stored file and works for at most MEDIA_URL_TTL seconds:
 Keys under the staging prefix (uploads that have not completed) never get a link.
 
 `MediaLinks` issues the links of one request, only for objects of projects the caller may see
-(`projects.selectors.project_ids_visible_to`, the one access rule). Serializers get it from
+(`projects.selectors.project_ids_visible_among`, the one access rule). Serializers get it from
 their context with `media_links_for(self.context)`.
 """
 
@@ -121,12 +121,12 @@ class MediaLinks:
         self._visible: dict[str, bool] = {}
 
     def prime(self, project_ids: Iterable[uuid.UUID | str | None]) -> None:
-        from projects.selectors import project_ids_visible_to
+        from projects.selectors import project_ids_visible_among
 
         wanted = {str(pk) for pk in project_ids if pk is not None} - set(self._visible)
         if not wanted:
             return
-        visible = project_ids_visible_to(self.user, wanted)
+        visible = project_ids_visible_among(self.user, wanted)
         for pk in wanted:
             self._visible[pk] = pk in visible
 

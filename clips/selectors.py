@@ -1,4 +1,4 @@
-"""Reads of clips and uploads: a clip is visible to whoever may see its project."""
+"""Reads of clips and uploads: reached through their project's access rule (projects.selectors)."""
 
 from __future__ import annotations
 
@@ -10,38 +10,46 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from clips.models import Clip, UploadChunk, UploadSession
-from projects.selectors import projects_visible_to
+from projects.models import Project, Role
+from projects.selectors import require_project_role
 
 
-def clips_visible_to(user: Any) -> QuerySet[Clip]:
-    """The clips of the projects `user` may see (the projects' one access rule)."""
-    if not getattr(user, "is_authenticated", False):
-        return Clip.objects.none()
-    return Clip.objects.filter(project__in=projects_visible_to(user))
-
-
-def get_clip_for_user(user: Any, clip_id: uuid.UUID | str, *, for_update: bool = False) -> Clip:
-    queryset = clips_visible_to(user).select_related("project")
+def get_clip_for_user(
+    user: Any, clip_id: uuid.UUID | str, *, role: Role, for_update: bool = False
+) -> Clip:
+    """The clip if `user` holds at least `role` in its project (404 for a non-member, 403 for
+    too low a role: projects.selectors.require_project_role)."""
+    queryset = Clip.objects.select_related("project")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     try:
-        return queryset.get(pk=clip_id)
+        clip = queryset.get(pk=clip_id)
     except (Clip.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such clip.") from exc
+    _require(user, clip.project, role, "No such clip.")
+    return clip
 
 
 def get_upload_for_user(
-    user: Any, upload_id: uuid.UUID | str, *, for_update: bool = False
+    user: Any, upload_id: uuid.UUID | str, *, role: Role, for_update: bool = False
 ) -> UploadSession:
-    if not getattr(user, "is_authenticated", False):
-        raise Http404("No such upload.")
-    queryset = UploadSession.objects.filter(owner=user).select_related("clip")
+    """The upload if `user` holds at least `role` in its clip's project."""
+    queryset = UploadSession.objects.select_related("clip", "clip__project")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     try:
-        return queryset.get(pk=upload_id)
+        upload = queryset.get(pk=upload_id)
     except (UploadSession.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such upload.") from exc
+    _require(user, upload.clip.project, role, "No such upload.")
+    return upload
+
+
+def _require(user: Any, project: Project, role: Role, not_found: str) -> None:
+    try:
+        require_project_role(user, project, role)
+    except Http404 as exc:
+        raise Http404(not_found) from exc
 
 
 def clips_for_project(project: Any) -> QuerySet[Clip]:

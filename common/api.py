@@ -149,7 +149,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, Http404):
         return error_response(ErrorCode.NOT_FOUND, "This item does not exist or is not yours.")
     if isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # A member whose role does not allow the action (projects.selectors.RoleRequired).
+        return error_response(
+            ErrorCode.UNAUTHORIZED_ACCESS,
+            str(exc) or "You are not allowed to do this.",
+            getattr(exc, "details", None),
+            http_status=status.HTTP_403_FORBIDDEN,
+        )
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "clips",
     "timeline",
     "processing",
+    "collaboration",
     "backups",
     "realtime",
     "config.apps.SiteConfig",
@@ -369,6 +370,9 @@ SPECTACULAR_SETTINGS = {
         "UploadStatusEnum": "clips.models.UploadSession.Status",
         "JobStatusEnum": "processing.models.ProcessingJob.Status",
         "ErrorCodeEnum": "common.api.ERROR_CODES",
+        "RoleEnum": "projects.models.Role",
+        "MemberRoleEnum": "projects.models.MEMBER_ROLE_CHOICES",
+        "InvitationStatusEnum": "collaboration.models.Invitation.Status",
     },
 }
 
@@ -404,8 +408,31 @@ SOCIALACCOUNT_PROVIDERS = {
 }
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+# --- E-mail (invitations, mentions, allauth's messages) ------------------------------------
+# Embedded mode writes each message to a file under var/mail/ (open it to follow a link);
+# production sends through SMTP with the EMAIL_* variables.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend"
+    if EMBEDDED
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clip Sequencer <noreply@localhost>")
+# The site's address in links sent by e-mail (the mail worker has no request to ask).
+SITE_URL = env_str(
+    "SITE_URL", CSRF_TRUSTED_ORIGINS[0] if CSRF_TRUSTED_ORIGINS else "http://127.0.0.1:8000"
+)
+# How long an invitation link works.
+INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
 
 HEADLESS_ONLY = False
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"

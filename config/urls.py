@@ -12,6 +12,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("timeline.urls")),
     path("", include("processing.urls")),
     path("", include("processing.export_urls")),
+    path("", include("collaboration.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The page and its init script (?script=) are separate, so no inline script is needed.
     path(
@@ -32,4 +33,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Media on local disk, only through signed, expiring links (clips/media_links.py).
     path(f"{settings.MEDIA_URL.strip('/')}/<path:key>", media_file, name="media-file"),
     path("", include("projects.page_urls")),
+    path("", include("collaboration.page_urls")),
 ]

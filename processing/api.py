@@ -84,7 +84,7 @@ class JobStatusView(APIView):
 class JobCancelView(APIView):
     @extend_schema(request=None, responses={200: JobSerializer, **error_responses(401, 404, 409)})
     def post(self, request: Request, job_id: uuid.UUID) -> Response:
-        job = job_cancel(job=get_job_for_user(request.user, job_id))
+        job = job_cancel(job=get_job_for_user(request.user, job_id, need="change"))
         return Response(JobSerializer(job, context={"request": request}).data)
 
 

@@ -26,6 +26,7 @@ from processing.export import LOUDNESS_TARGETS, export_download_url, export_star
 from processing.ffmpeg.export import DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES
 from processing.interchange import chapters_for, timeline_import_otio, timeline_to_otio
 from processing.selectors import get_job_for_user
+from projects.models import Role
 from projects.selectors import get_project_for_user
 from timeline.api import TimelineSerializer
 from timeline.selectors import timeline_get
@@ -48,7 +49,7 @@ class ProcessExportInputSerializer(ExportInputSerializer):
 
 
 def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
-    project = get_project_for_user(request.user, project_id)
+    project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
     job = export_start(
         user=request.user,
         project=project,
@@ -109,7 +110,7 @@ class TimelineOtioView(APIView):
         responses={(200, "application/json"): OpenApiTypes.OBJECT, **error_responses(401, 404)}
     )
     def get(self, request: Request, project_id: uuid.UUID) -> HttpResponse:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         response = HttpResponse(timeline_to_otio(project=project), content_type="application/json")
         response["Content-Disposition"] = (
             f'attachment; filename="{_filename(project.name, "otio")}"'
@@ -138,7 +139,7 @@ class TimelineOtioImportView(APIView):
     def post(self, request: Request, project_id: uuid.UUID) -> Response:
         params = OtioImportInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
         upload = request.FILES.get("file") if request.FILES else None
         if upload is not None:
             if upload.size > OTIO_MAX_BYTES:
@@ -181,7 +182,7 @@ class ChaptersView(APIView):
         }
     )
     def get(self, request: Request, project_id: uuid.UUID) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         chapters, text = chapters_for(project=project)
         hours = text.split(" ", 1)[0].count(":") == 2
         return Response(

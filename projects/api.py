@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import Pagination, error_responses, json_text_validator, paginated_response
-from projects.models import Project
-from projects.selectors import get_project_for_user, project_list
+from projects.models import Project, Role
+from projects.selectors import get_project_for_user, project_list, require_project_role
 from projects.services import (
     SETTINGS_MAX_BYTES,
     project_create,
@@ -21,7 +21,23 @@ from projects.services import (
 )
 
 
+class UserSummarySerializer(serializers.Serializer):
+    """Who someone is to the other members of a project: never their e-mail or storage."""
+
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(source="display_name", read_only=True)
+    # Empty when the user has no picture, which a `uri` format would not allow.
+    avatar_url = serializers.CharField(read_only=True)
+
+
 class ProjectSerializer(serializers.ModelSerializer):
+    """A project as its caller sees it: `role` is the caller's (set by the access selector)."""
+
+    role = serializers.ChoiceField(
+        source="caller_role", choices=Role.choices, read_only=True, allow_null=True
+    )
+    owner = UserSummarySerializer(read_only=True)
+
     class Meta:
         model = Project
         fields = [
@@ -33,6 +49,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "settings",
             "total_duration",
             "clips_count",
+            "role",
+            "owner",
             "created_at",
             "updated_at",
         ]
@@ -67,6 +85,18 @@ class ProjectUpdateInputSerializer(ProjectInputSerializer):
 
 class ProjectListFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Project.Status.choices, required=False)
+    role = serializers.ChoiceField(
+        choices=Role.choices, required=False, help_text="Only projects where the caller has it."
+    )
+
+
+# Renaming, describing, archiving and changing the template manage the project (owner);
+# settings (canvas, fit …) are part of editing it (editor).
+OWNER_FIELDS = {"name", "description", "template", "status"}
+
+
+def role_to_update(fields: set[str]) -> Role:
+    return Role.OWNER if fields & OWNER_FIELDS else Role.EDITOR
 
 
 class ProjectListView(APIView):
@@ -92,13 +122,14 @@ class ProjectListView(APIView):
         data = ProjectInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         project = project_create(owner=request.user, **data.validated_data)
+        project.caller_role = Role.OWNER  # type: ignore[attr-defined]
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectDetailView(APIView):
     @extend_schema(responses={200: ProjectSerializer, **error_responses(401, 404)})
     def get(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         return Response(ProjectSerializer(project).data)
 
     @extend_schema(
@@ -116,14 +147,18 @@ class ProjectDetailView(APIView):
         return self._update(request, project_id, partial=True)
 
     def _update(self, request: Request, project_id: str, *, partial: bool) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        # Visibility first: a non-member gets the 404 before any validation error.
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         data = ProjectUpdateInputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        project = project_update(project=project, **data.validated_data)
-        return Response(ProjectSerializer(project).data)
+        needed = role_to_update(set(data.validated_data) if partial else OWNER_FIELDS)
+        require_project_role(request.user, project, needed)
+        updated = project_update(project=project, **data.validated_data)
+        updated.caller_role = project.caller_role  # type: ignore[attr-defined]
+        return Response(ProjectSerializer(updated).data)
 
     @extend_schema(responses={204: None, **error_responses(401, 404)})
     def delete(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.OWNER)
         project_delete(project=project)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,24 @@ class ProjectStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class Role(models.TextChoices):
+    """What a user may do in a project; each role includes everything the one before allows."""
+
+    VIEWER = "viewer", "Viewer"
+    COMMENTER = "commenter", "Commenter"
+    EDITOR = "editor", "Editor"
+    OWNER = "owner", "Owner"
+
+    def includes(self, needed: Role) -> bool:
+        return ROLE_ORDER.index(self) >= ROLE_ORDER.index(Role(needed))
+
+
+ROLE_ORDER = [Role.VIEWER, Role.COMMENTER, Role.EDITOR, Role.OWNER]
+# The roles a membership row holds; the owner is `Project.owner`, never a row.
+MEMBER_ROLES = [Role.VIEWER, Role.COMMENTER, Role.EDITOR]
+MEMBER_ROLE_CHOICES = [(role.value, role.label) for role in MEMBER_ROLES]
+
+
 class Project(models.Model):
     Status = ProjectStatus
 
@@ -65,3 +83,44 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProjectMember(models.Model):
+    """A user other than the owner who may work on a project, with their role.
+
+    It lives beside Project because every app asks `projects.selectors` who may do what;
+    the collaboration app (invitations, member management) writes these rows.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "project_members"
+        ordering = ["joined_at"]
+        indexes = [
+            # The projects shared with a user (the project list, ?role= filter).
+            models.Index(fields=["user", "role"], name="project_member_user_role_idx"),
+        ]
+        constraints = [
+            # Also serves the access check: one user's row in one project.
+            models.UniqueConstraint(fields=["project", "user"], name="project_member_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=[role.value for role in MEMBER_ROLES]),
+                name="project_member_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.project_id} ({self.role})"

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from projects.api import ProjectSerializer
+from projects.models import Role
 from projects.selectors import get_project_for_user
 
 
@@ -29,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie
 def editor(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
-    project = get_project_for_user(request.user, project_id)
+    project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
     config = {
         "project": ProjectSerializer(project).data,
         "chunkSize": settings.UPLOAD_CHUNK_SIZE,

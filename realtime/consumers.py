@@ -2,7 +2,7 @@
 
 The permission check runs before a socket joins a group; a refused socket is accepted and
 closed at once with an application close code, because a browser never sees the reason of a
-refused handshake: 4401 (not signed in) or 4404 (no such project, or not yours).
+refused handshake: 4401 (not signed in) or 4404 (no such project, or not a member of it).
 
 A socket never outlives the credentials that opened it: it closes with 4401 when its access
 token expires, and when a sign-out or a password change makes it check them again.

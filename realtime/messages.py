@@ -17,6 +17,9 @@ UPLOAD_PROGRESS = "upload:progress"
 TIMELINE_UPDATED = "timeline:updated"
 TIMELINE_OP = "timeline:op"
 NOTIFICATION = "notification"
+COMMENT = "comment"
+COMMENT_UPDATED = "comment:updated"
+COMMENT_DELETED = "comment:deleted"
 # The answer to a client's {"type": "ping"} (keeps proxies from closing an idle socket).
 PONG = "pong"
 
@@ -28,6 +31,9 @@ MESSAGE_TYPES = (
     TIMELINE_UPDATED,
     TIMELINE_OP,
     NOTIFICATION,
+    COMMENT,
+    COMMENT_UPDATED,
+    COMMENT_DELETED,
     PONG,
 )
 
@@ -101,8 +107,43 @@ def timeline_op(
     return message
 
 
-def notification(*, level: str, message: str) -> dict[str, Any]:
-    return {"type": NOTIFICATION, "level": level, "message": message}
+def notification(
+    *,
+    level: str,
+    message: str,
+    id: Id = None,
+    kind: str | None = None,
+    project_id: Id = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A message for the user. With an `id` it is a kept notification (API.md
+    "Notifications": the bell lists it, with its kind, project and data); without one a
+    passing message the page shows once (the ingest pipeline's)."""
+    if id is None:
+        return {"type": NOTIFICATION, "level": level, "message": message}
+    return {
+        "type": NOTIFICATION,
+        "id": str(id),
+        "kind": kind,
+        "level": level,
+        "message": message,
+        "project_id": str(project_id) if project_id is not None else None,
+        "data": data or {},
+    }
+
+
+def comment(*, comment: dict[str, Any]) -> dict[str, Any]:
+    """A new comment on `project_<id>` (API.md "Comments"), as the API renders it."""
+    return {"type": COMMENT, "comment": comment}
+
+
+def comment_updated(*, comment: dict[str, Any]) -> dict[str, Any]:
+    """A comment edited or resolved, as the API renders it."""
+    return {"type": COMMENT_UPDATED, "comment": comment}
+
+
+def comment_deleted(*, project_id: Id, comment_id: Id) -> dict[str, Any]:
+    return {"type": COMMENT_DELETED, "project_id": str(project_id), "comment_id": str(comment_id)}
 
 
 def pong() -> dict[str, Any]:

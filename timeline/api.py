@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from common.api import ApiError, Pagination, error_responses, paginated_response
 from common.errors import ErrorCode
+from projects.models import Role
 from projects.selectors import get_project_for_user
 from timeline.limits import segment_count_error
 from timeline.models import TimelineChange, TimelineSegment
@@ -192,11 +193,12 @@ def _timed(call: Callable[[], T]) -> tuple[T, str]:
 
 
 def _segment_for_edit(request: Request, segment_id: str) -> TimelineSegment:
-    """The segment to edit; 409 (not 404) if it existed in a visible project and was deleted."""
+    """The segment to edit (editor role); 409 (not 404) if it existed in a project of the
+    caller's and was deleted."""
     try:
-        return get_segment_for_user(request.user, segment_id)
+        return get_segment_for_user(request.user, segment_id, role=Role.EDITOR)
     except Http404:
-        deleted = deleted_segment_for_user(request.user, segment_id)
+        deleted = deleted_segment_for_user(request.user, segment_id, role=Role.EDITOR)
         if deleted is None:
             raise
         raise ApiError(
@@ -209,7 +211,7 @@ def _segment_for_edit(request: Request, segment_id: str) -> TimelineSegment:
 class TimelineView(APIView):
     @extend_schema(responses={200: TimelineSerializer, **error_responses(401, 404)})
     def get(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
 
     @extend_schema(
@@ -217,7 +219,7 @@ class TimelineView(APIView):
         responses={200: TimelineSerializer, **error_responses(400, 401, 404, 409)},
     )
     def post(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
         data = _parse(TimelineInputSerializer(data=request.data))
         project = timeline_replace(project=project, user=request.user, **data)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
@@ -229,7 +231,7 @@ class SegmentListView(APIView):
         responses={201: SegmentWithVersionSerializer, **error_responses(400, 401, 404, 409)},
     )
     def post(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
         data = _parse(SegmentInputSerializer(data=request.data))
         segment, timing = _timed(lambda: segment_create(project=project, user=request.user, **data))
         return Response(
@@ -281,7 +283,7 @@ class TimelineHistoryView(APIView):
         responses={200: TimelineChangeSerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
         return paginated_response(
             request, timeline_history(project=project), TimelineChangeSerializer, view=self
         )
@@ -293,7 +295,7 @@ class TimelineRestoreView(APIView):
         responses={200: TimelineSerializer, **error_responses(400, 401, 404)},
     )
     def post(self, request: Request, project_id: str) -> Response:
-        project = get_project_for_user(request.user, project_id)
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
         data = _parse(RestoreInputSerializer(data=request.data))
         project = timeline_restore(project=project, user=request.user, **data)
         return Response(TimelineSerializer(timeline_get(project=project)).data)

@@ -1,7 +1,7 @@
 """Reads of timelines: segments, versions and their history.
 
 Access goes through projects.selectors: a segment, a deleted segment and a history are
-visible to whoever may see their project.
+reached through their project's access rule (a role in it; 404 for a non-member).
 """
 
 from __future__ import annotations
@@ -14,23 +14,23 @@ from typing import Any
 from django.db.models import DecimalField, F, Max, QuerySet
 from django.http import Http404
 
-from projects.models import Project
-from projects.selectors import projects_visible_to
+from projects.models import Project, Role
+from projects.selectors import projects_visible_to, require_project_role
 from timeline import changes
 from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
 
 
-def segments_visible_to(user: Any) -> QuerySet[TimelineSegment]:
-    if not getattr(user, "is_authenticated", False):
-        return TimelineSegment.objects.none()
-    return TimelineSegment.objects.filter(project__owner=user)
-
-
-def get_segment_for_user(user: Any, segment_id: uuid.UUID | str) -> TimelineSegment:
+def get_segment_for_user(user: Any, segment_id: uuid.UUID | str, *, role: Role) -> TimelineSegment:
+    """The segment if `user` holds at least `role` in its project (projects.selectors)."""
     try:
-        return segments_visible_to(user).select_related("project", "clip").get(pk=segment_id)
+        segment = TimelineSegment.objects.select_related("project", "clip").get(pk=segment_id)
     except (TimelineSegment.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such segment.") from exc
+    try:
+        require_project_role(user, segment.project, role)
+    except Http404 as exc:
+        raise Http404("No such segment.") from exc
+    return segment
 
 
 @dataclass(frozen=True)
@@ -67,16 +67,22 @@ def timeline_end(*, project_id: uuid.UUID) -> Decimal:
     return end if end is not None else Decimal("0")
 
 
-def deleted_segment_for_user(user: Any, segment_id: uuid.UUID | str) -> DeletedSegment | None:
-    """The record of a deleted segment of a project `user` may see, or None."""
+def deleted_segment_for_user(
+    user: Any, segment_id: uuid.UUID | str, *, role: Role
+) -> DeletedSegment | None:
+    """The record of a deleted segment of a project `user` is a member of, or None; a member
+    below `role` gets RoleRequired (403), as for a segment that still exists."""
     try:
-        return (
+        deleted = (
             DeletedSegment.objects.filter(pk=segment_id, project__in=projects_visible_to(user))
             .select_related("project")
             .first()
         )
     except (ValueError, TypeError):
         return None
+    if deleted is not None:
+        require_project_role(user, deleted.project, role)
+    return deleted
 
 
 def timeline_history(*, project: Project) -> QuerySet[TimelineChange]:

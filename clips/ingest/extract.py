@@ -58,7 +58,6 @@ def extract(ctx: JobContext) -> dict[str, Any]:
     try:
         new_clip = clip_create_from_local_file(
             project_id=clip.project_id,
-            owner_id=clip.owner_id,
             path=output,
             name=extract_name(clip, start, duration),
             original_filename=f"{Path(clip.original_filename or 'clip').stem}-extract.mp4",

@@ -29,7 +29,7 @@ from clips.services.quota import (
     quota_commit,
     quota_free,
     quota_release,
-    quota_reserve,
+    quota_reserve_for_project,
     size_text,
 )
 from clips.storage import clip_files_delete, clip_original_key
@@ -97,7 +97,6 @@ def project_clips_count_refresh(*, project: Project) -> int:
 def clip_create_from_local_file(
     *,
     project_id: Any,
-    owner_id: Any,
     path: Path,
     name: str,
     original_filename: str,
@@ -107,7 +106,8 @@ def clip_create_from_local_file(
     metadata: dict[str, Any] | None = None,
 ) -> Clip:
     """Store the local file `path` as a new clip of the project and start its ingest, all or
-    nothing: its bytes are charged to the owner (STORAGE_QUOTA_EXCEEDED when they do not fit),
+    nothing: its bytes are charged to the project's owner, whoever sends it
+    (STORAGE_QUOTA_EXCEEDED when they do not fit),
     and a failure leaves neither a clip, nor a stored file, nor a change to the quota.
     Used by the single-request upload and by extract."""
     size = path.stat().st_size
@@ -116,7 +116,7 @@ def clip_create_from_local_file(
     try:
         with transaction.atomic():
             project = lock_project(project_id)
-            quota_reserve(user_id=owner_id, size=size)
+            owner_id = quota_reserve_for_project(project=project, size=size)
             clip = Clip.objects.create(
                 project=project,
                 owner_id=owner_id,
@@ -177,7 +177,6 @@ def clip_create_from_file(
         media_validate(path)
         return clip_create_from_local_file(
             project_id=project.pk,
-            owner_id=user.pk,
             path=path,
             name=default_name(name, filename),
             original_filename=filename,

@@ -1,6 +1,10 @@
 """Storage accounting: every move of a user's storage counters happens here.
 
-- An upload in progress (session `active` or `completing`) holds its declared size in
+- Every file of a project is charged to the project's owner, whoever uploads it (a member's
+  upload uses the owner's storage): `quota_reserve_for_project` picks that account, and the
+  clip and upload rows keep it as their `owner`, so every later commit, release or free
+  follows `clip.owner` / `upload.owner`;
+- an upload in progress (session `active` or `completing`) holds its declared size in
   `User.storage_reserved` (`quota_reserve`, then `quota_commit` or `quota_release`);
 - a clip that is not `uploading` and has a `file_size` counts that size in `User.storage_used`
   (`charged_size`; `storage_charged_bytes` is the same rule as one query, for the nightly
@@ -59,6 +63,14 @@ def quota_reserve(*, user_id: Any, size: int) -> None:
             code=ErrorCode.STORAGE_QUOTA_EXCEEDED,
         )
     User.objects.filter(pk=user_id).update(storage_reserved=F("storage_reserved") + size)
+
+
+def quota_reserve_for_project(*, project: Any, size: int) -> Any:
+    """Reserve `size` bytes for a new file of `project` (its row locked by the caller) and
+    return the account charged: the project's owner, whoever sends the file. Store it as the
+    clip's (and upload's) `owner`."""
+    quota_reserve(user_id=project.owner_id, size=size)
+    return project.owner_id
 
 
 def quota_commit(*, user_id: Any, size: int) -> None:

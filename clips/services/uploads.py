@@ -25,7 +25,13 @@ from clips.services.clips import (
     lock_project,
     project_clips_count_refresh,
 )
-from clips.services.quota import RESERVING, quota_commit, quota_release, quota_reserve, size_text
+from clips.services.quota import (
+    RESERVING,
+    quota_commit,
+    quota_release,
+    quota_reserve_for_project,
+    size_text,
+)
 from clips.storage import clip_files_delete, clip_original_key, upload_staging_key
 from common.errors import ErrorCode, ServiceError
 from processing.files import sha256_of
@@ -116,10 +122,10 @@ def upload_start(
 
     with transaction.atomic():
         project = lock_project(project.pk)
-        quota_reserve(user_id=user.pk, size=size)
+        owner_id = quota_reserve_for_project(project=project, size=size)
         clip = Clip.objects.create(
             project=project,
-            owner_id=user.pk,
+            owner_id=owner_id,
             name=default_name(name, filename),
             original_filename=filename,
             file_size=size,
@@ -127,7 +133,7 @@ def upload_start(
         )
         upload = UploadSession.objects.create(
             clip=clip,
-            owner_id=user.pk,
+            owner_id=clip.owner_id,
             filename=filename,
             size=size,
             chunk_size=chunk_size,

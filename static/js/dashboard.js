@@ -1,4 +1,5 @@
-// Dashboard: the user's projects (create, rename, delete), posters and the storage meter.
+// Dashboard: the user's projects and those shared with them (create, rename, delete, leave),
+// posters, pending invitations and the storage meter.
 import { api, formatBytes, formatTime, h, listAll, toast } from "./api.js";
 
 const grid = document.getElementById("project-grid");
@@ -6,10 +7,12 @@ const empty = document.getElementById("projects-empty");
 const createForm = document.getElementById("create-form");
 const deleteDialog = document.getElementById("delete-dialog");
 let projects = [];
+let me = null;
 
 const ICONS = {
   rename: '<svg viewBox="0 0 24 24"><path d="M12 20h9"/><path d="M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4Z"/></svg>',
   delete: '<svg viewBox="0 0 24 24"><path d="M3 6h18"/><path d="M8 6V4h8v2"/><path d="M19 6l-1 14H6L5 6"/></svg>',
+  leave: '<svg viewBox="0 0 24 24"><path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4"/><path d="M16 17l5-5-5-5"/><path d="M21 12H9"/></svg>',
 };
 
 function icon(name) {
@@ -21,7 +24,7 @@ function icon(name) {
 
 async function loadStorage() {
   try {
-    const me = await api("GET", "/api/auth/me");
+    me = await api("GET", "/api/auth/me");
     const used = Number(me.storage_used) || 0;
     const limit = Number(me.storage_limit) || 0;
     const pct = limit ? Math.min(100, (used / limit) * 100) : 0;
@@ -45,24 +48,62 @@ function relativeTime(iso) {
 }
 
 function card(project) {
+  const shared = project.role && project.role !== "owner";
   const poster = h("div", { class: `poster${project.clips_count ? "" : " is-empty"}`, "aria-hidden": "true" });
   const title = h("a", { class: "title", href: `/projects/${project.id}/`, text: project.name });
   const meta = h(
     "div",
     { class: "meta" },
     h("span", { class: `badge badge-${project.status}`, text: project.status }),
+    shared ? h("span", { class: "badge badge-role", text: project.role }) : null,
     h("span", { text: `${project.clips_count} clip${project.clips_count === 1 ? "" : "s"}` }),
     h("span", { text: `· ${formatTime(project.total_duration)}` }),
     h("span", { text: `· edited ${relativeTime(project.updated_at)}` }),
   );
-  const body = h("div", { class: "body" }, title, meta);
-  const renameBtn = h("button", { type: "button", class: "btn-icon", "aria-label": `Rename ${project.name}`, title: "Rename" }, icon("rename"));
-  const deleteBtn = h("button", { type: "button", class: "btn-icon", "aria-label": `Delete ${project.name}`, title: "Delete" }, icon("delete"));
-  const node = h("article", { class: "card project-card", dataset: { id: project.id } }, poster, body, h("div", { class: "card-actions" }, renameBtn, deleteBtn));
-  renameBtn.addEventListener("click", () => startRename(project, node, title));
-  deleteBtn.addEventListener("click", () => confirmDelete(project));
+  const sharedBy = shared ? h("div", { class: "shared-by", text: `Shared by ${project.owner.name}` }) : null;
+  const body = h("div", { class: "body" }, title, meta, sharedBy);
+  const actions = h("div", { class: "card-actions" });
+  if (shared) {
+    const leaveBtn = h("button", { type: "button", class: "btn-icon", "aria-label": `Leave ${project.name}`, title: "Leave" }, icon("leave"));
+    leaveBtn.addEventListener("click", () => leave(project));
+    actions.append(leaveBtn);
+  } else {
+    const renameBtn = h("button", { type: "button", class: "btn-icon", "aria-label": `Rename ${project.name}`, title: "Rename" }, icon("rename"));
+    const deleteBtn = h("button", { type: "button", class: "btn-icon", "aria-label": `Delete ${project.name}`, title: "Delete" }, icon("delete"));
+    renameBtn.addEventListener("click", () => startRename(project, node, title));
+    deleteBtn.addEventListener("click", () => confirmDelete(project));
+    actions.append(renameBtn, deleteBtn);
+  }
+  const node = h("article", { class: "card project-card", dataset: { id: project.id } }, poster, body, actions);
   if (project.clips_count) loadPoster(project, poster);
   return node;
+}
+
+async function leave(project) {
+  if (!me) me = await api("GET", "/api/auth/me");
+  if (!window.confirm(`Leave “${project.name}”? ${project.owner.name} can invite you again.`)) return;
+  try {
+    await api("DELETE", `/api/projects/${project.id}/members/${me.id}`);
+    projects = projects.filter((p) => p.id !== project.id);
+    render();
+    toast("You left the project.", { timeout: 2500 });
+  } catch (error) {
+    toast(error.message, { level: "error" });
+  }
+}
+
+async function loadInvitations() {
+  const section = document.getElementById("invitations");
+  try {
+    const pending = await listAll("/api/invitations?page_size=50");
+    const items = pending.map((invitation) =>
+      h("li", { text: `${invitation.invited_by ? invitation.invited_by.name : "Someone"} invited you to “${invitation.project_name}” as ${invitation.role}. Open the link in the e-mail sent to ${invitation.email} to join.` }),
+    );
+    section.querySelector("ul").replaceChildren(...items);
+    section.hidden = items.length === 0;
+  } catch {
+    section.hidden = true;
+  }
 }
 
 async function loadPoster(project, poster) {
@@ -154,3 +195,4 @@ async function load() {
 
 load();
 loadStorage();
+loadInvitations();

@@ -8,5 +8,8 @@ export const MESSAGE = Object.freeze({
   TIMELINE_UPDATED: "timeline:updated",
   TIMELINE_OP: "timeline:op",
   NOTIFICATION: "notification",
+  COMMENT: "comment",
+  COMMENT_UPDATED: "comment:updated",
+  COMMENT_DELETED: "comment:deleted",
   PONG: "pong",
 });

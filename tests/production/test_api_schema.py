@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -76,6 +78,9 @@ def in_process_app() -> Iterator[None]:
 class Seeded:
     owned: OwnedObjects
     export_job: Any
+    comment: Any
+    invitation: Any
+    member: Any
 
 
 @pytest.fixture
@@ -102,7 +107,21 @@ def seeded(owner: Any) -> Seeded:
     )
     export_job.output_data = {"storage_key": key, "format": "mp4"}
     export_job.save(update_fields=["output_data"])
-    return Seeded(owned=owned, export_job=export_job)
+    # The project is shared: a member, a comment of the owner's, a pending invitation.
+    from collaboration.models import Comment, Invitation
+    from projects.models import ProjectMember
+
+    member = type(owner).objects.create_user(email="member@example.com", name="Mia Member")
+    ProjectMember.objects.create(project=owned.project, user=member, role="commenter")
+    comment = Comment.objects.create(project=owned.project, author=owner, body="Cut here?")
+    invitation = Invitation.objects.create(
+        project=owned.project,
+        email="invitee@example.com",
+        role="viewer",
+        invited_by=owner,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    return Seeded(owned, export_job, comment, invitation, member)
 
 
 def real_ids(seeded: Seeded, case: schemathesis.Case) -> dict[str, str]:
@@ -115,6 +134,10 @@ def real_ids(seeded: Seeded, case: schemathesis.Case) -> dict[str, str]:
         "upload_id": str(owned.upload.pk),
         "segment_id": str(owned.segment.pk),
         "job_id": str(job.pk),
+        "comment_id": str(seeded.comment.pk),
+        "parent_id": str(seeded.comment.pk),
+        "invitation_id": str(seeded.invitation.pk),
+        "user_id": str(seeded.member.pk),
     }
 
 

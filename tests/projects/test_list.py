@@ -44,6 +44,8 @@ def test_it_shows_every_field_of_a_project(api: Any, owner: Any) -> None:
         "settings": {"fps": 30},
         "total_duration": 0,
         "clips_count": 1,
+        "role": "owner",
+        "owner": {"id": str(owner.id), "name": "Olivia Owner", "avatar_url": ""},
         "created_at": item["created_at"],
         "updated_at": item["updated_at"],
     }

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from clips.models import Clip
-from projects.models import Project
+from projects.models import Project, ProjectMember
+from tests.conftest import client_for
 from timeline.models import TimelineSegment
 
 
@@ -127,6 +129,25 @@ def test_it_answers_404_for_an_outsiders_deleted_segment(
     response = other_api.delete(url(video))
 
     assert response.status_code == 404
+
+
+def test_it_answers_a_viewer_about_a_deleted_segment_with_403_not_409(
+    api: Any,
+    project: Project,
+    timeline: tuple[TimelineSegment, TimelineSegment],
+    make_user: Callable[..., Any],
+) -> None:
+    # Only an editor learns that it lost a race: a viewer could not have edited it anyway.
+    viewer = make_user("viewer@example.com")
+    ProjectMember.objects.create(project=project, user=viewer, role="viewer")
+    video, _ = timeline
+    assert api.delete(url(video)).status_code == 204
+
+    response = client_for(viewer).delete(url(video))
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "UNAUTHORIZED_ACCESS"
+    assert response.json()["error"]["details"] == {"role": "viewer", "required_role": "editor"}
 
 
 def test_it_hides_a_segment_from_an_outsider(
