@@ -88,7 +88,8 @@ def test_it_takes_a_new_user_from_sign_up_to_a_downloaded_video(
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url(app_server + "/")
     page.wait_for_selector("#projects-empty:not([hidden])")
-    assert "of 10 GB" in page.text_content("#storage-text")
+    # The storage line fills in from /api/auth/me, which may answer after the project list.
+    wait_until(page, "document.querySelector('#storage-text').textContent.includes('of 10 GB')")
     page.screenshot(path=artifacts / "03-dashboard-empty.png")
 
     # Create a project → the editor opens, empty, saying what to do.

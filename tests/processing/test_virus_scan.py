@@ -77,7 +77,13 @@ def test_it_deletes_an_infected_upload_and_tells_the_user(
     assert clip.metadata["scan"] == "infected"
     assert "malware (Eicar-Test-Signature" in clip.error_message
     assert clip.file_path == ""
-    assert not default_storage.exists(f"clips/{clip.pk}/original")
+    # The file goes once the clip row is committed as failed (never before: a rollback would
+    # leave a clip without its file).
+    wait_for(
+        lambda: not default_storage.exists(f"clips/{clip.pk}/original"),
+        timeout=30,
+        what="the infected original to be deleted",
+    )
     assert User.objects.get(pk=owner.pk).storage_used == 0
     assert job.job_type == "scan"
     # Nothing after the scan ever saw the file.
