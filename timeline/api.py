@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
 from projects.selectors import get_project_for_user
+from timeline.fonts import FONTS
 from timeline.models import TimelineChange, TimelineSegment
 from timeline.selectors import (
     deleted_segment_for_user,
@@ -287,3 +288,20 @@ class TimelineRestoreView(APIView):
         data = _parse(RestoreInputSerializer(data=request.data))
         project = timeline_restore(project=project, user=request.user, **data)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+
+class FontSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The value of a text segment's `text.font`.")
+    name = serializers.CharField()
+    url = serializers.CharField(help_text="The font file (OTF or TTF), for @font-face.")
+    family = serializers.CharField()
+    weight = serializers.IntegerField()
+    license = serializers.CharField()
+
+
+class FontListView(APIView):
+    """GET /api/fonts: the fonts `text.font` accepts, the default ones first."""
+
+    @extend_schema(responses={200: FontSerializer(many=True), **error_responses(401)})
+    def get(self, request: Request) -> Response:
+        return Response(FontSerializer(FONTS, many=True).data)

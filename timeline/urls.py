@@ -3,6 +3,7 @@ from django.urls import path
 from timeline import api
 
 urlpatterns = [
+    path("fonts", api.FontListView.as_view(), name="font-list"),
     path("projects/<uuid:project_id>/timeline", api.TimelineView.as_view(), name="timeline"),
     path(
         "projects/<uuid:project_id>/timeline/segments",
