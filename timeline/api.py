@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 
 from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
 from projects.selectors import get_project_for_user
-from timeline.fonts import FONTS
+from timeline import rules
+from timeline.fonts import FONT_IDS, FONTS
 from timeline.models import TimelineChange, TimelineSegment
 from timeline.selectors import (
     deleted_segment_for_user,
@@ -58,15 +59,51 @@ class SecondsField(serializers.DecimalField):
         return super().validate_precision(value)
 
 
+class TransitionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=rules.TRANSITION_TYPES)
+    duration = SecondsField(help_text="Seconds, centred on the cut.")
+
+
+class TextSerializer(serializers.Serializer):
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    font = serializers.ChoiceField(choices=FONT_IDS, help_text="An id of GET /api/fonts.")
+    size = serializers.FloatField(help_text="Canvas pixels at 1080 on the short side.")
+    color = serializers.CharField(help_text="#RRGGBB or #RRGGBBAA.")
+    background = serializers.CharField(allow_null=True, help_text="#RRGGBB, #RRGGBBAA or null.")
+    x = serializers.FloatField(min_value=0, max_value=1)
+    y = serializers.FloatField(min_value=0, max_value=1)
+    align = serializers.ChoiceField(choices=rules.ALIGNS)
+
+
 class SegmentSerializer(serializers.ModelSerializer):
-    clip_id = serializers.UUIDField(read_only=True)
+    clip_id = serializers.UUIDField(read_only=True, allow_null=True)
     start_time = SecondsField(read_only=True)
     source_start = SecondsField(read_only=True)
     duration = SecondsField(read_only=True)
+    volume = serializers.DecimalField(max_digits=4, decimal_places=3, read_only=True)
+    fade_in = SecondsField(read_only=True)
+    fade_out = SecondsField(read_only=True)
+    transition = TransitionSerializer(read_only=True, allow_null=True)
+    text = TextSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = TimelineSegment
-        fields = ["id", "clip_id", "name", "layer", "start_time", "source_start", "duration"]
+        fields = [
+            "id",
+            "clip_id",
+            "name",
+            "layer",
+            "start_time",
+            "source_start",
+            "duration",
+            "volume",
+            "fade_in",
+            "fade_out",
+            "fit",
+            "transition",
+            "duck",
+            "text",
+        ]
         read_only_fields = fields
 
 
@@ -86,7 +123,13 @@ class TimelineSerializer(serializers.Serializer):
 
 
 class SegmentInputSerializer(serializers.Serializer):
-    clip_id = serializers.UUIDField()
+    """A segment as sent. The fields after `duration` have no serializer default: a segment
+    that leaves one out keeps its stored value (or gets the default when it is new), which the
+    services decide (timeline/rules.py)."""
+
+    clip_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Required on video and audio; null on text."
+    )
     name = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
     layer = serializers.ChoiceField(
         choices=TimelineSegment.Layer.choices, required=False, default=TimelineSegment.Layer.VIDEO
@@ -94,6 +137,35 @@ class SegmentInputSerializer(serializers.Serializer):
     start_time = SecondsField(min_value=Decimal("0"))
     source_start = SecondsField(min_value=Decimal("0"), required=False, default=Decimal("0"))
     duration = SecondsField(min_value=Decimal("0.001"))
+    volume = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        rounding=ROUND_HALF_UP,
+        min_value=Decimal("0"),
+        max_value=rules.VOLUME_MAX,
+        required=False,
+        help_text="Linear gain: 0 (mute) to 2; default 1.",
+    )
+    fade_in = SecondsField(min_value=Decimal("0"), required=False, help_text="Default 0.")
+    fade_out = SecondsField(min_value=Decimal("0"), required=False, help_text="Default 0.")
+    fit = serializers.ChoiceField(
+        choices=TimelineSegment.Fit.choices,
+        required=False,
+        help_text="Default: the project's settings.fit.",
+    )
+    transition = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='Video only: null or {"type": "crossfade"|"dip_to_black"|"dip_to_white"|'
+        '"wipe"|"slide", "duration": seconds}.',
+    )
+    duck = serializers.BooleanField(required=False, help_text="Audio only; default false.")
+    text = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="Text and caption only: {content, font, size, color, background, x, y, "
+        "align}; keys left out take their defaults (or, in a segment edit, stored values).",
+    )
 
 
 class TimelineSegmentInputSerializer(SegmentInputSerializer):

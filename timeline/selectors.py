@@ -16,6 +16,7 @@ from django.http import Http404
 
 from projects.models import Project
 from projects.selectors import projects_visible_to
+from projects.templates import project_fit
 from timeline import changes
 from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
 
@@ -114,4 +115,5 @@ def timeline_at_version(*, project: Project, version: int) -> list[dict[str, Any
         expected += 1
     if expected != version + 1:
         return None
-    return changes.ordered(state.values())
+    fit = project_fit(project.settings)
+    return changes.ordered(changes.with_defaults(segment, fit=fit) for segment in state.values())
