@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from clips.models import Clip
@@ -340,17 +339,16 @@ def _check_fits(item: _Placed, project: Project) -> None:
     if segment.layer != TimelineSegment.Layer.VIDEO:
         return
     end = segment.start_time + segment.duration
-    # segment_project_layer_idx: the video segments starting before this one ends.
-    other = (
-        TimelineSegment.objects.filter(
-            project=project, layer=TimelineSegment.Layer.VIDEO, start_time__lt=end
+    # Two range reads on segment_project_layer_idx, ends compared here: SQLite would add
+    # start_time + duration as floating point (0.1 + 0.2 > 0.3) and see touching as overlap.
+    others = TimelineSegment.objects.filter(project=project, layer=VIDEO).exclude(pk=segment.pk)
+    other = others.filter(start_time__lt=segment.start_time).order_by("-start_time").first()
+    if other is None or other.end_time <= segment.start_time:
+        other = (
+            others.filter(start_time__gte=segment.start_time, start_time__lt=end)
+            .order_by("start_time")
+            .first()
         )
-        .exclude(pk=segment.pk)
-        .alias(ends_at=F("start_time") + F("duration"))
-        .filter(ends_at__gt=segment.start_time)
-        .order_by("start_time")
-        .first()
-    )
     if other is not None:
         _error(
             item.details,
