@@ -3,14 +3,16 @@ its versions and restore one."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +20,11 @@ from rest_framework.views import APIView
 from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
 from projects.selectors import get_project_for_user
 from timeline import rules
+from timeline.captions import CaptionsError, format_srt, format_vtt, parse_captions
 from timeline.fonts import FONT_IDS, FONTS
 from timeline.models import TimelineChange, TimelineSegment
 from timeline.selectors import (
+    caption_cues,
     deleted_segment_for_user,
     get_segment_for_user,
     timeline_get,
@@ -29,6 +33,7 @@ from timeline.selectors import (
 from timeline.services import (
     GONE_MESSAGE,
     MAX_SEGMENTS,
+    captions_import,
     segment_create,
     segment_delete,
     segment_update,
@@ -377,3 +382,100 @@ class FontListView(APIView):
     @extend_schema(responses={200: FontSerializer(many=True), **error_responses(401)})
     def get(self, request: Request) -> Response:
         return Response(FontSerializer(FONTS, many=True).data)
+
+
+# Subtitles of a 12-hour timeline are far below this; anything larger is not a subtitle file.
+CAPTIONS_MAX_BYTES = 2 * 1024**2
+
+
+def _attachment_name(name: str, extension: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "", name).strip() or "captions"
+    return f"{stem[:80]}.{extension}"
+
+
+class CaptionsImportQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="The timeline version the import is based on; 409 if someone saved since.",
+    )
+
+
+class CaptionsImportView(APIView):
+    """POST /api/projects/:id/captions/import: an SRT or WebVTT file (multipart field `file`)
+    becomes the caption layer, replacing the captions there were."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        parameters=[CaptionsImportQuerySerializer],
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={200: TimelineSerializer, **error_responses(400, 401, 404, 409, 413)},
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        project = get_project_for_user(request.user, project_id)
+        query = _parse(CaptionsImportQuerySerializer(data=request.query_params))
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                "Send the subtitles (.srt or .vtt) as a file in the field 'file'.",
+                {"field": "file"},
+            )
+        if upload.size is not None and upload.size > CAPTIONS_MAX_BYTES:
+            raise ApiError(
+                ErrorCode.FILE_TOO_LARGE,
+                f"A subtitle file may be at most {CAPTIONS_MAX_BYTES // 1024**2} MiB.",
+                {"max_bytes": CAPTIONS_MAX_BYTES},
+            )
+        try:
+            cues = parse_captions(upload.read(), filename=upload.name or "")
+        except CaptionsError as exc:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                f"These subtitles cannot be read. {exc.message}",
+                {"field": "file", "line": exc.line},
+            ) from None
+        project = captions_import(
+            project=project,
+            user=request.user,
+            cues=cues,
+            filename=(upload.name or "")[:100],
+            **query,
+        )
+        return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+
+class CaptionsSrtView(APIView):
+    """GET /api/projects/:id/captions.srt: the caption layer as SubRip."""
+
+    @extend_schema(responses={(200, "application/x-subrip"): str, **error_responses(401, 404)})
+    def get(self, request: Request, project_id: str) -> HttpResponse:
+        project = get_project_for_user(request.user, project_id)
+        response = HttpResponse(
+            format_srt(caption_cues(project=project)),
+            content_type="application/x-subrip; charset=utf-8",
+        )
+        name = _attachment_name(project.name, "srt")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class CaptionsVttView(APIView):
+    """GET /api/projects/:id/captions.vtt: the caption layer as WebVTT."""
+
+    @extend_schema(responses={(200, "text/vtt"): str, **error_responses(401, 404)})
+    def get(self, request: Request, project_id: str) -> HttpResponse:
+        project = get_project_for_user(request.user, project_id)
+        response = HttpResponse(
+            format_vtt(caption_cues(project=project), defaults=rules.TEXT_DEFAULTS["caption"]),
+            content_type="text/vtt; charset=utf-8",
+        )
+        name = _attachment_name(project.name, "vtt")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

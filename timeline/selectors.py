@@ -18,6 +18,7 @@ from projects.models import Project
 from projects.selectors import projects_visible_to
 from projects.templates import project_fit
 from timeline import changes
+from timeline.captions import Cue
 from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
 
 
@@ -117,3 +118,19 @@ def timeline_at_version(*, project: Project, version: int) -> list[dict[str, Any
         return None
     fit = project_fit(project.settings)
     return changes.ordered(changes.with_defaults(segment, fit=fit) for segment in state.values())
+
+
+def caption_cues(*, project: Project) -> list[Cue]:
+    """The caption layer as subtitle cues, in time order (segment_project_layer_idx)."""
+    captions = TimelineSegment.objects.filter(
+        project=project, layer=TimelineSegment.Layer.CAPTION
+    ).order_by("start_time", "id")
+    return [
+        Cue(
+            start=segment.start_time,
+            end=segment.start_time + segment.duration,
+            content=(segment.text or {}).get("content", ""),
+            style={k: v for k, v in (segment.text or {}).items() if k in ("align", "x", "y")},
+        )
+        for segment in captions
+    ]

@@ -27,6 +27,7 @@ from processing.events import broadcast
 from projects.models import Project
 from projects.templates import project_fit
 from timeline import changes, rules
+from timeline.captions import Cue
 from timeline.changes import SEGMENT_FIELDS, segment_json
 from timeline.events import Op, timeline_op_message
 from timeline.models import (
@@ -809,3 +810,59 @@ def timeline_recompute(*, project: Project, by: Any = None) -> Decimal:
     project.total_duration = locked.total_duration
     project.timeline_version = locked.timeline_version
     return locked.total_duration
+
+
+def captions_import(
+    *, project: Project, user: Any, cues: list[Cue], filename: str = "", version: int | None = None
+) -> Project:
+    """Make `cues` the project's caption layer, as one version: every caption segment there was
+    goes, one caption segment per cue comes. The new captions take the look (font, size,
+    colours, place) of the first caption there was, else the caption defaults; a cue's own
+    WebVTT settings (align, position, line) go over that."""
+    with transaction.atomic():
+        locked = _lock_project(project, version)
+        existing = list(
+            TimelineSegment.objects.filter(project=locked, layer=CAPTION).order_by("start_time")
+        )
+        others = TimelineSegment.objects.filter(project=locked).exclude(layer=CAPTION).count()
+        if others + len(cues) > MAX_SEGMENTS:
+            raise ServiceError(
+                f"These subtitles have {len(cues)} cues, and with the other {others} segments the "
+                f"timeline would hold more than {MAX_SEGMENTS}. Split the file or remove "
+                "segments first.",
+                {"cues": len(cues), "max_segments": MAX_SEGMENTS},
+            )
+        look = dict(existing[0].text or {}) if existing else {}
+        look.pop("content", None)
+        fit = project_fit(locked.settings)
+        placed: list[_Placed] = []
+        for number, cue in enumerate(cues, start=1):
+            segment = TimelineSegment(
+                project=locked,
+                layer=CAPTION,
+                start_time=cue.start,
+                duration=cue.end - cue.start,
+                fit=fit,
+            )
+            where = f"line {cue.line}" if cue.line else f"cue {number}"
+            item = _Placed(
+                label=f"The cue at {where}",
+                details={"cue": number, "line": cue.line},
+                segment=segment,
+                sent=frozenset({"text"}),
+            )
+            _settle(item, text_given={**cue.style, "content": cue.content}, text_base=look)
+            _default_name(segment, None)
+            placed.append(item)
+        removed = [segment.pk for segment in existing]
+        TimelineSegment.objects.filter(pk__in=removed).delete()
+        TimelineSegment.objects.bulk_create([item.segment for item in placed], batch_size=500)
+        change = _Change(
+            kind=TimelineChange.Kind.REPLACE,
+            summary=changes.summary_captions(len(placed), filename),
+            op="replace",
+            segments=[segment_json(s) for s in timeline_segments(project_id=locked.pk)],
+        )
+        _commit_version(locked, by=user, change=change)
+        _bury(locked, removed)
+    return locked

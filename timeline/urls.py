@@ -21,6 +21,21 @@ urlpatterns = [
         name="timeline-restore",
     ),
     path(
+        "projects/<uuid:project_id>/captions/import",
+        api.CaptionsImportView.as_view(),
+        name="captions-import",
+    ),
+    path(
+        "projects/<uuid:project_id>/captions.srt",
+        api.CaptionsSrtView.as_view(),
+        name="captions-srt",
+    ),
+    path(
+        "projects/<uuid:project_id>/captions.vtt",
+        api.CaptionsVttView.as_view(),
+        name="captions-vtt",
+    ),
+    path(
         "timeline/segments/<uuid:segment_id>",
         api.SegmentDetailView.as_view(),
         name="timeline-segment",
