@@ -89,8 +89,7 @@ def test_every_api_endpoint_is_classified() -> None:
     unclassified = [
         route
         for route, _ in api_routes()
-        if "<" not in route
-        and route not in PUBLIC | set(BODY_REFERENCED) | CALLER_SCOPED | SHARED
+        if "<" not in route and route not in PUBLIC | set(BODY_REFERENCED) | CALLER_SCOPED | SHARED
     ]
 
     assert unclassified == [], "classify these endpoints in the authorization matrix"

@@ -3,10 +3,12 @@ every way a segment is written (create, edit, whole-timeline save, restore)."""
 
 from __future__ import annotations
 
+import importlib
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.db import IntegrityError, transaction
 
 from clips.models import Clip
@@ -258,3 +260,18 @@ def test_it_keeps_the_rules_in_the_database_too(
 
     # SQLite names the failed CHECK constraint; PostgreSQL too.
     assert constraint in str(error.value)
+
+
+def test_it_gives_segments_made_before_fit_their_projects_fit(
+    owner: Any, project: Project, clip: Clip
+) -> None:
+    filled = make_project(owner, name="Filled", settings={"fit": "fill"})
+    filled_clip = make_clip(filled)
+    for p, c in ((project, clip), (filled, filled_clip)):
+        TimelineSegment.objects.create(project=p, clip=c, start_time=0, duration=1)
+    migration = importlib.import_module("timeline.migrations.0003_text_sound_transitions")
+
+    migration.segments_take_their_projects_fit(apps, None)
+
+    assert TimelineSegment.objects.get(project=filled).fit == "fill"
+    assert TimelineSegment.objects.get(project=project).fit == "blur"
