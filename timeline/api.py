@@ -17,7 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError, ErrorCode, Pagination, error_responses, paginated_response
+from config.api import (
+    ApiError,
+    ErrorCode,
+    Pagination,
+    error_responses,
+    json_text_validator,
+    paginated_response,
+)
 from projects.selectors import get_project_for_user
 from timeline import rules
 from timeline.captions import CaptionsError, format_srt, format_vtt, parse_captions
@@ -161,6 +168,7 @@ class SegmentInputSerializer(serializers.Serializer):
     transition = serializers.JSONField(
         required=False,
         allow_null=True,
+        validators=[json_text_validator],
         help_text='Video only: null or {"type": "crossfade"|"dip_to_black"|"dip_to_white"|'
         '"wipe"|"slide", "duration": seconds}.',
     )
@@ -168,6 +176,7 @@ class SegmentInputSerializer(serializers.Serializer):
     text = serializers.JSONField(
         required=False,
         allow_null=True,
+        validators=[json_text_validator],
         help_text="Text and caption only: {content, font, size, color, background, x, y, "
         "align}; keys left out take their defaults (or, in a segment edit, stored values).",
     )

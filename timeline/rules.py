@@ -87,6 +87,8 @@ CONTENT_MAX_CHARS = 1000
 SIZE_MIN = 8
 SIZE_MAX = 1080
 COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}(?:[0-9A-Fa-f]{2})?")
+# Control characters but line feed and tab: nothing a title shows, and NUL cannot be stored.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 TEXT_DEFAULTS: dict[str, dict[str, Any]] = {
     "text": {
@@ -124,7 +126,7 @@ class RuleError(Exception):
 
 
 def _number(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise RuleError(field, f"{field} must be a number.")
     try:
         number = Decimal(str(value))
@@ -225,6 +227,8 @@ def text_style(given: Any, *, layer: str, base: Mapping[str, Any] | None = None)
     if not isinstance(content, str):
         raise RuleError("text.content", "text.content must be a string.")
     content = content.replace("\r\n", "\n").replace("\r", "\n")
+    if CONTROL_RE.search(content):
+        raise RuleError("text.content", "text.content holds control characters; remove them.")
     if len(content) > CONTENT_MAX_CHARS:
         raise RuleError(
             "text.content", f"text.content is longer than {CONTENT_MAX_CHARS} characters."

@@ -129,6 +129,8 @@ def test_it_lets_a_title_start_empty(api: Any, project: Project) -> None:
     [
         ({"content": 5}, "text.content"),
         ({"content": "x" * 1001}, "text.content"),
+        ({"content": "bell\x07"}, "text.content"),
+        ({"size": "96"}, "text.size"),
         ({"font": "Comic Sans"}, "text.font"),
         ({"size": 4}, "text.size"),
         ({"size": 1081}, "text.size"),
@@ -156,6 +158,19 @@ def test_it_refuses_a_text_out_of_its_rules(
 
     message = refused(response, field)
     assert message.startswith(f"This segment: {field}") or field == "text"
+    assert not TimelineSegment.objects.exists()
+
+
+def test_it_refuses_characters_the_database_cannot_store(api: Any, project: Project) -> None:
+    # As JSON escapes, the way a client sends them: NUL and a lone surrogate.
+    for content in ("nul \\u0000", "lone \\ud800"):
+        body = '{"layer": "text", "start_time": 0, "duration": 2, "text": {"content": "%s"}}'
+        response = api.post(
+            segments_url(project), data=body % content, content_type="application/json"
+        )
+
+        assert response.status_code == 400
+        assert response.json()["error"]["details"]["field"] == "text"
     assert not TimelineSegment.objects.exists()
 
 
