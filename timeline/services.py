@@ -340,16 +340,18 @@ def _check_fits(item: _Placed, project: Project) -> None:
     if segment.layer != TimelineSegment.Layer.VIDEO:
         return
     end = segment.start_time + segment.duration
-    # Two range reads on segment_project_layer_idx, ends compared here: SQLite would add
+    # One range read on segment_project_layer_idx, the end compared here: SQLite would add
     # start_time + duration as floating point (0.1 + 0.2 > 0.3) and see touching as overlap.
-    others = TimelineSegment.objects.filter(project=project, layer=VIDEO).exclude(pk=segment.pk)
-    other = others.filter(start_time__lt=segment.start_time).order_by("-start_time").first()
-    if other is None or other.end_time <= segment.start_time:
-        other = (
-            others.filter(start_time__gte=segment.start_time, start_time__lt=end)
-            .order_by("start_time")
-            .first()
-        )
+    # Video segments do not overlap each other, so only the last one starting before this one
+    # ends can overlap it, if any does.
+    other = (
+        TimelineSegment.objects.filter(project=project, layer=VIDEO, start_time__lt=end)
+        .exclude(pk=segment.pk)
+        .order_by("-start_time")
+        .first()
+    )
+    if other is not None and other.end_time <= segment.start_time:
+        other = None
     if other is not None:
         _error(
             item.details,
@@ -680,7 +682,9 @@ def segment_update(
         _default_name(current, clip if current.layer in MEDIA_LAYERS else None)
         if changed & {"layer", "start_time", "duration"}:
             _check_fits(item, locked)
-        if changed & {"layer", "start_time", "duration", "transition"}:
+        if current.transition is not None and (
+            changed & {"layer", "start_time", "duration", "transition"}
+        ):
             _fit_transition(item, _previous_video(locked, current))
         current.save(update_fields=[*SEGMENT_FIELDS, "updated_at"])
         clip_names = {clip.pk: clip.name} if clip is not None else {}
