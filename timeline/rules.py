@@ -9,6 +9,9 @@ Layers
   Its clip must have sound (a still image or a clip probed without audio is refused).
 - `text` (titles) and `caption` (subtitles): no clip; they show `text` from `start_time` for
   `duration` seconds and may overlap anything. `source_start` is 0 on them.
+- Stacking, bottom to top: video, text segments (a later start over an earlier one, then by
+  id), captions. A still image (a ready clip whose duration is null) shows its one picture
+  for the whole segment, whatever its length and `source_start`.
 
 Sound (video and audio segments)
 - `volume` [1.0]: linear gain, 0 (mute) to 2.0, applied to the segment's own sound.
@@ -32,7 +35,8 @@ Picture
   start_time + duration/2, and the timeline's length does not change. Frames the previous
   segment shows after its end, and this one before its start, come from their sources beyond
   the segment's in and out points; where a source has no more frames its last (or first)
-  frame is held. The sound crossfades over the same span. Types, with the FFmpeg `xfade`
+  frame is held. The sound crossfades over the same span. Each segment's own fades apply to
+  its frames and sound before they are mixed by the transition. Types, with the FFmpeg `xfade`
   transition that renders each: crossfade (fade), dip_to_black (fadeblack), dip_to_white
   (fadewhite), wipe (wipeleft), slide (slideleft).
   Valid only when a video segment ends exactly at start_time, and
