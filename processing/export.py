@@ -86,9 +86,19 @@ def _loudness_target(project: Project, requested: float | None) -> float:
     return target
 
 
+def _clip_of(segment: TimelineSegment) -> Clip:
+    """The clip of a video or audio segment, the only ones this export reads."""
+    if segment.clip is None:  # text and captions; segment_clip_iff_media_layer
+        raise ValueError(f"segment {segment.pk} has no clip")
+    return segment.clip
+
+
 def _exportable_segments(project: Project) -> list[TimelineSegment]:
     """The project's segments, or a ServiceError saying what stops the export."""
-    segments = list(timeline_segments(project_id=project.pk).select_related("clip"))
+    # Text and caption segments have no clip; this renderer draws no text yet.
+    segments = list(
+        timeline_segments(project_id=project.pk).filter(clip__isnull=False).select_related("clip")
+    )
     if not any(s.layer == TimelineSegment.Layer.VIDEO for s in segments):
         raise ServiceError(
             "The timeline has no video segment yet. Place at least one clip on the video "
@@ -97,9 +107,9 @@ def _exportable_segments(project: Project) -> list[TimelineSegment]:
         )
     waiting = sorted(
         {
-            s.clip.name
+            _clip_of(s).name
             for s in segments
-            if s.clip.status != Clip.Status.READY or not s.clip.file_path
+            if _clip_of(s).status != Clip.Status.READY or not _clip_of(s).file_path
         }
     )
     if waiting:
@@ -587,7 +597,7 @@ def export_job(ctx: JobContext) -> dict[str, Any]:
         segments = _exportable_segments(project)
     except ServiceError as exc:
         raise JobFailed(exc.message) from exc
-    clips = {str(s.clip_id): s.clip for s in segments}
+    clips = {str(s.clip_id): _clip_of(s) for s in segments}
     cuts = _cuts(segments)
     sources = {key: _source(clip) for key, clip in clips.items()}
     preset = _preset(params.get("preset", builders.DEFAULT_PRESET), cuts, sources)
