@@ -105,6 +105,7 @@ def describe_probe(data: dict[str, Any], *, file_size: int) -> dict[str, Any]:
         ),
         "time_base": video.get("time_base"),
         "frame_count": int(frames) if frames else None,
+        "video_duration": _float(video.get("duration")),
         "has_audio": bool(audios),
         "audio_codec": audio.get("codec_name"),
         "audio_channels": audio.get("channels"),
@@ -159,7 +160,8 @@ def check_probe(info: dict[str, Any]) -> None:
             "it claims a duration its size cannot hold (the file is damaged or crafted).",
             duration=duration,
         )
-    _check_frame_density(info, duration)
+    # The video's own span (a cover picture over a long audio track is one frame, not sparse).
+    _check_frame_density(info, min(info.get("video_duration") or duration, duration))
 
 
 def _check_frame_density(info: dict[str, Any], duration: float) -> None:

@@ -247,3 +247,15 @@ def test_it_transcodes_a_sparse_file_to_its_real_frames_only(tmp_path: Path) -> 
 
     assert _frames(source) == 11
     assert _frames(dest) == 11
+
+
+def test_it_accepts_one_picture_over_a_long_audio_track(tmp_path: Path) -> None:
+    picture, path = tmp_path / "cover.png", tmp_path / "cover.mp4"
+    run_ffmpeg(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240",
+                "-frames:v", "1", str(picture)])  # fmt: skip
+    run_ffmpeg(["ffmpeg", "-v", "error", "-i", str(picture), "-f", "lavfi",
+                "-i", "sine=duration=20", "-c:v", "libx264", "-c:a", "aac", str(path)])  # fmt: skip
+
+    info = media_validate(path)
+
+    assert info["frame_count"] == 1 and info["duration"] == pytest.approx(20, abs=0.1)
