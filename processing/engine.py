@@ -302,7 +302,8 @@ class _Heartbeat(threading.Thread):
 def job_run(job_id: uuid.UUID | str, *, requeue: Requeue | None = None) -> ProcessingJob | None:
     """Run a job once; returns the finished row, or None when there was nothing to claim
     (already finished, cancelled, or running on a live worker). A deferred job comes back
-    `pending` and is handed to `requeue` with its delay after commit."""
+    `pending` and is handed to `requeue` with its delay after commit; so does a job whose
+    owner already runs JOB_MAX_RUNNING_PER_USER jobs (it is not started at all)."""
     try:
         job = _claim(job_id)
     except _UserBusy:
