@@ -219,7 +219,7 @@ def product_child(spec_json: str) -> None:
     from accounts.models import User
     from clips.models import Clip
     from clips.storage import clip_original_key
-    from processing.export import export_start
+    from exports.services import export_start
     from processing.ingest.steps import keyframe_times
     from processing.media import media_validate
     from processing.runner import job_run

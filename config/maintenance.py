@@ -34,6 +34,8 @@ STORAGE_ORPHAN_AGE = timedelta(hours=1)
 PENDING_LOST_AFTER = timedelta(minutes=10)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _JOB_DIR = re.compile(r"^job-(?P<id>[0-9a-f-]{36})$")
+# An export's folder on a machine that rendered some of its chunks (exports/sources.py).
+_EXPORT_DIR = re.compile(r"^export-(?P<id>[0-9a-f-]{36})$")
 
 
 def uploads_expire() -> int:
@@ -43,7 +45,8 @@ def uploads_expire() -> int:
 
 
 def jobs_recover() -> dict[str, int]:
-    """Re-send jobs stuck `running` on a dead worker, and pending jobs whose message was lost."""
+    """Re-send jobs stuck `running` on a dead worker, and pending jobs whose message was lost;
+    the same for the steps of exports (their chunks and mux)."""
     from processing.models import ProcessingJob
     from processing.services import _send, jobs_requeue_stale
 
@@ -61,7 +64,9 @@ def jobs_recover() -> dict[str, int]:
             logger.warning("re-sending pending job %s whose message was lost", job.pk)
             _send(job)
             resent += 1
-    return {"requeued_running": requeued, "resent_pending": resent}
+    from exports.services import exports_recover
+
+    return {"requeued_running": requeued, "resent_pending": resent, **exports_recover()}
 
 
 def _queue_depths() -> dict[str, int]:
@@ -87,7 +92,8 @@ def _newest_mtime(path: Path) -> float:
 
 def tmp_orphans_remove(*, older_than: timedelta = TMP_ORPHAN_AGE) -> int:
     """Remove entries of PROCESSING_TMP_DIR untouched for `older_than` whose job is not running
-    (a worker killed mid-job leaves its folder behind)."""
+    (a worker killed mid-job leaves its folder behind). An export's folder goes as soon as its
+    export has ended: no step of it will read its copies again."""
     from processing.models import ProcessingJob
 
     root = Path(settings.PROCESSING_TMP_DIR)
@@ -96,19 +102,21 @@ def tmp_orphans_remove(*, older_than: timedelta = TMP_ORPHAN_AGE) -> int:
     cutoff = time.time() - older_than.total_seconds()
     removed = 0
     for entry in root.iterdir():
-        try:
-            if _newest_mtime(entry) >= cutoff:
-                continue
-        except FileNotFoundError:
-            continue
-        match = _JOB_DIR.match(entry.name)
-        if (
-            match
+        match = _JOB_DIR.match(entry.name) or _EXPORT_DIR.match(entry.name)
+        running = (
+            match is not None
             and ProcessingJob.objects.filter(
                 pk=match.group("id"), status=ProcessingJob.Status.RUNNING
             ).exists()
-        ):
+        )
+        if running:
             continue
+        if not (match and match.re is _EXPORT_DIR):
+            try:
+                if _newest_mtime(entry) >= cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:
@@ -117,6 +125,13 @@ def tmp_orphans_remove(*, older_than: timedelta = TMP_ORPHAN_AGE) -> int:
     if removed:
         logger.info("removed %d orphan temp entries", removed)
     return removed
+
+
+def export_chunks_prune() -> int:
+    """Delete cached export chunks that no project's current timeline can use any more."""
+    from exports.services import export_chunks_prune as prune
+
+    return prune()
 
 
 def _prefix_is_old(prefix: str, cutoff: Any) -> bool:

@@ -5,6 +5,9 @@ claims the row with a conditional update (so a redelivered message never runs a 
 once), keeps a heartbeat while the work runs, writes throttled progress, turns exceptions into
 a user-facing message plus developer detail, and always removes the job's temp folder.
 
+A handler may hand the rest of its work to other messages (JobHandedOff); the last of them
+finishes the job with `job_finish`.
+
 Cancellation is cooperative: the cancel service sets the row to `cancelled`; the work polls
 `ctx.should_cancel()` (FFmpeg runs poll it four times a second) and stops.
 """
@@ -52,6 +55,12 @@ class JobFailed(Exception):
 
 class JobCancelled(Exception):
     pass
+
+
+class JobHandedOff(Exception):
+    """The handler passed the rest of the work to other messages (an export's chunks, then its
+    mux), which finish the job with `job_finish`. The job stays `running` with no heartbeat
+    (NULL), so the stale-job sweep leaves it to them; they keep their own liveness."""
 
 
 class JobDeferred(Exception):
@@ -232,6 +241,15 @@ def job_run(job_id: uuid.UUID | str) -> ProcessingJob | None:
     try:
         output = handler_for(job.job_type)(ctx)
         outcome = {"status": ProcessingJob.Status.COMPLETED, "output_data": output or {}}
+    except JobHandedOff:
+        heartbeat.stopped.set()
+        heartbeat.join()  # its last beat must not land after the NULL below
+        ProcessingJob.objects.filter(pk=job.pk, status=ProcessingJob.Status.RUNNING).update(
+            heartbeat_at=None
+        )
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        job.refresh_from_db()
+        return job
     except (JobCancelled, FFmpegCancelled):
         outcome = {"status": ProcessingJob.Status.CANCELLED}
     except JobDeferred as exc:
@@ -323,6 +341,31 @@ def _finish(job: ProcessingJob, outcome: dict[str, Any]) -> ProcessingJob:
         # whose project still says `exporting`, or a finished step whose clip lags behind.
         run_after_finish_hooks(job)
     return job
+
+
+def job_finish(
+    job_id: uuid.UUID | str,
+    *,
+    output_data: dict[str, Any] | None = None,
+    failed: JobFailed | None = None,
+    cancelled: bool = False,
+) -> ProcessingJob:
+    """Finish a handed-off job (see JobHandedOff) from wherever its last part ran: completed
+    with `output_data`, failed with `failed`'s messages, or, after a cancel, only stamped and
+    its hooks run. The caller makes sure it is called once per job."""
+    job = ProcessingJob.objects.select_related("clip", "project", "owner").get(pk=job_id)
+    outcome: dict[str, Any]
+    if cancelled:
+        outcome = {"status": ProcessingJob.Status.CANCELLED}
+    elif failed is not None:
+        outcome = {
+            "status": ProcessingJob.Status.FAILED,
+            "error_message": failed.user_message,
+            "developer_error": failed.developer_detail,
+        }
+    else:
+        outcome = {"status": ProcessingJob.Status.COMPLETED, "output_data": output_data or {}}
+    return _finish(job, outcome)
 
 
 # Called with every finished job (the ingest pipeline advances a clip through its steps).
