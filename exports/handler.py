@@ -96,7 +96,21 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 
 def export_plan(work: Work) -> dict[str, Any]:
-    """The job runner's handler: plan, reuse what exists, hand the rest to chunk messages."""
+    """The job runner's handler: plan, reuse what exists, hand the rest to chunk messages.
+    Nothing the plan fetched stays behind when it fails."""
+    try:
+        output = _plan(work)
+    except BaseException:
+        remove_job_folder(work.job.pk)
+        raise
+    if output is not None:
+        return output
+    engine.hand_off()
+
+
+def _plan(work: Work) -> dict[str, Any] | None:
+    """The earlier output when the same export exists, else None once chunk messages are on
+    their way."""
     started = time.monotonic()
     job = work.job
     project = job.project
@@ -156,6 +170,12 @@ def export_plan(work: Work) -> dict[str, Any]:
         if fmt != "mp4"
         else ("the smart path is switched off (EXPORT_SMART_PATH)")
     )
+    # Before anything is fetched: counting every chunk as encoded and as copied, whichever
+    # the smart path picks, the disk must hold it.
+    space_check(
+        space_needed(specs, sources, used=timeline.clips, either_way=smart),
+        job_folder(job.pk).parent,
+    )
     if smart:
         decisions, refusal = copy_decisions(
             job_id=job.pk,
@@ -166,7 +186,6 @@ def export_plan(work: Work) -> dict[str, Any]:
         )
         specs = [dataclasses.replace(s, copy=d) for s, d in zip(specs, decisions, strict=True)]
     work.check_cancelled()
-    space_check(space_needed(specs, sources, used=timeline.clips), job_folder(job.pk).parent)
     run_settings = {
         "format": fmt,
         "preset": timeline.preset.name,
@@ -202,7 +221,7 @@ def export_plan(work: Work) -> dict[str, Any]:
         )
         _lay_parts(run, specs)
     work.progress(PLAN_DONE)
-    engine.hand_off()
+    return None
 
 
 def _earlier_result(project: Any, key: str) -> Any:
@@ -443,7 +462,9 @@ def _chunk_work(run: ExportRun, key: str) -> Work:
 # --- Step 2: one chunk -------------------------------------------------------------------------
 
 
-def _claim_chunk(key: str) -> ExportChunk | None:
+def _claim_chunk(key: str, job_id: uuid.UUID) -> ExportChunk | None:
+    """Take a chunk to render: pending, or rendering on a worker whose heartbeat stopped. The
+    export that renders it owns it (its cancel removes it)."""
     claimable = Q(status=ExportChunk.Status.PENDING) | Q(
         status=ExportChunk.Status.RENDERING, heartbeat_at__lt=_stale_before()
     )
@@ -452,6 +473,7 @@ def _claim_chunk(key: str) -> ExportChunk | None:
         heartbeat_at=timezone.now(),
         attempts=F("attempts") + 1,
         progress=0,
+        created_by_id=job_id,
     )
     return ExportChunk.objects.get(key=key) if claimed else None
 
@@ -502,7 +524,7 @@ def chunk_step(job_id: uuid.UUID, key: str) -> None:
     if engine.job_status(job_id) != engine.RUNNING:
         stop_run(run)
         return
-    chunk = _claim_chunk(key)
+    chunk = _claim_chunk(key, job_id)
     if chunk is None:
         chunk_row = ExportChunk.objects.filter(key=key).first()
         if chunk_row is not None and chunk_row.status == ExportChunk.Status.READY:

@@ -85,7 +85,7 @@ class ExportChunk(models.Model):
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="export_chunks"
     )
-    # The export that planned it: cancelling that export removes what it rendered.
+    # The export that planned or rendered it: cancelling that export removes it.
     created_by = models.ForeignKey(
         "processing.ProcessingJob",
         on_delete=models.SET_NULL,

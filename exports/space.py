@@ -49,17 +49,23 @@ def _copied_bytes(spec: ChunkSpec, sources: Mapping[str, Mapping[str, Any]]) -> 
 
 
 def space_needed(
-    specs: Sequence[ChunkSpec], sources: Mapping[str, Mapping[str, Any]], used: Iterable[str]
+    specs: Sequence[ChunkSpec],
+    sources: Mapping[str, Mapping[str, Any]],
+    used: Iterable[str],
+    *,
+    either_way: bool = False,
 ) -> SpaceNeeded:
+    """What the export will occupy; with `either_way`, each chunk at the larger of its encoded
+    and copied size (before the smart path has decided which)."""
     pictures = 0.0
     seconds = 0.0
     for spec in specs:
         length = float(spec.frames / spec.rate)
         seconds += length
-        if spec.copy:
-            pictures += _copied_bytes(spec, sources)
-        else:
-            pictures += spec.width * spec.height * float(spec.rate) * length * BITS_PER_PIXEL / 8
+        encoded = spec.width * spec.height * float(spec.rate) * length * BITS_PER_PIXEL / 8
+        copyable = all(piece.source for piece in spec.pictures)
+        copied = _copied_bytes(spec, sources) if (spec.copy or either_way) and copyable else 0.0
+        pictures += copied if spec.copy else max(encoded, copied)
     return SpaceNeeded(
         sources=sum(int(sources[key].get("size") or 0) for key in set(used)),
         chunks=int(pictures + seconds * SOUND_BYTES_PER_SECOND),
