@@ -99,7 +99,7 @@ def test_a_worker_killed_mid_export_loses_only_the_chunk_it_was_rendering(
             "clip_id": ready_clip["clip_id"],
             "layer": "video",
             "start_time": i,
-            "source_start": (i % 5) / 4,
+            "source_start": round(i / 24, 3),
             "duration": 1,
         }
         for i in range(24)
@@ -125,15 +125,14 @@ def test_a_worker_killed_mid_export_loses_only_the_chunk_it_was_rendering(
     name, ffmpeg_pids = victim
     stack.kill(name, also=ffmpeg_pids)
     killed_at = time.monotonic()
-    lost = {
-        key
-        for (key,) in _sql(
+    at_kill = dict(
+        _sql(
             stack,
-            "SELECT c.key FROM export_chunks c JOIN export_parts p ON p.chunk_id = c.key "
-            "WHERE p.run_id = %s AND c.status = 'rendering'",
+            "SELECT DISTINCT c.key, c.status FROM export_chunks c "
+            "JOIN export_parts p ON p.chunk_id = c.key WHERE p.run_id = %s",
             job_id,
         )
-    }
+    )
 
     job = client.wait_for(
         f"/api/process/status/{job_id}", "status", {"completed", "failed"}, timeout=150
@@ -154,8 +153,10 @@ def test_a_worker_killed_mid_export_loses_only_the_chunk_it_was_rendering(
             job_id,
         )
     )
-    assert len(chunks) > len(lost) >= 1
-    assert {key for key, attempts in chunks.items() if attempts > 1} == lost
+    again = {key for key, attempts in chunks.items() if attempts > 1}
+    # Only chunks in the making when the worker died were made again; nothing done was redone.
+    assert again and all(at_kill[key] == "rendering" for key in again)
+    assert len(chunks) >= 4
     # Exactly one file for the export, and the chunk cache holds each chunk once.
     stored = stack.stored_keys(f"exports/{project_id}/")
     assert [key for key in stored if "/chunks/" not in key] == [
@@ -166,7 +167,7 @@ def test_a_worker_killed_mid_export_loses_only_the_chunk_it_was_rendering(
     )
     assert list(stack.tmp_dir.iterdir()) == []
     print(
-        f"\nkill -9 drill: {len(lost)} of {len(chunks)} chunks rendered again, export "
+        f"\nkill -9 drill: {len(again)} of {len(chunks)} chunks rendered again, export "
         f"completed {recovery:.1f} s after the kill"
     )
 
