@@ -39,6 +39,7 @@ from processing.ffmpeg.export.chunk import (
     Sound,
     gop,
     picture_container,
+    version_args,
     video_codec_args,
 )
 
@@ -233,9 +234,7 @@ def plan_chunks(plan: ExportPlan, sources: Mapping[str, Source]) -> list[ChunkSp
 @functools.cache
 def ffmpeg_version(binary: str) -> str:
     """The FFmpeg build (first line of `ffmpeg -version`): another build may encode other bits."""
-    result = subprocess.run(
-        [binary, "-hide_banner", "-version"], capture_output=True, timeout=30, check=True
-    )
+    result = subprocess.run(version_args(binary), capture_output=True, timeout=30, check=True)
     return result.stdout.decode(errors="replace").splitlines()[0].strip()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from processing import events
-from processing.ffmpeg.runner import FFmpegCancelled, FFmpegError, FFmpegResult, run_ffmpeg
+from processing.ffmpeg.runner import FFmpegResult, run_ffmpeg
 from processing.models import ProcessingJob
 from processing.runner import (
     JobCancelled,
@@ -30,6 +30,7 @@ from processing.runner import (
     progress_message,
     register,
 )
+from processing.tasks import EXPORT_QUEUE, SIX_HOURS_MS
 
 EXPORT = ProcessingJob.JobType.EXPORT
 RUNNING = ProcessingJob.Status.RUNNING
@@ -41,8 +42,8 @@ __all__ = [
     "CANCELLED",
     "COMPLETED",
     "EXPORT",
-    "FFmpegCancelled",
-    "FFmpegError",
+    "EXPORT_QUEUE",
+    "SIX_HOURS_MS",
     "JobCancelled",
     "JobFailed",
     "Work",

@@ -45,7 +45,7 @@ from exports.chunking import (
     result_key,
     source_identity,
 )
-from exports.engine import FFmpegCancelled, FFmpegError, JobCancelled, JobFailed, Work
+from exports.engine import JobCancelled, JobFailed, Work
 from exports.loudness import Loudness
 from exports.models import ExportChunk, ExportPart, ExportRun
 from exports.mux import MissingChunk, Part, export_key, export_mux, export_store
@@ -62,6 +62,7 @@ from exports.sources import job_folder, remove_job_folder
 from exports.space import space_check, space_needed
 from processing.ffmpeg.export.chunk import ChunkSpec, Encoding
 from processing.ffmpeg.export.mux import audio_codec_args
+from processing.ffmpeg.runner import FFmpegCancelled, FFmpegError
 from processing.files import storage_delete_quietly
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,12 @@ from clips.storage import export_prefix
 from exports.engine import JobFailed, Work
 from exports.loudness import Loudness
 from exports.sources import work_folder
-from processing.ffmpeg.export.chunk import Encoding, picture_container
+from processing.ffmpeg.export.chunk import (
+    SOUND_EXTENSION,
+    Encoding,
+    picture_container,
+    picture_extension,
+)
 from processing.ffmpeg.export.mux import (
     concat_list,
     loudness_measure_args,
@@ -71,8 +76,8 @@ def _fetch(parts: Sequence[Part], folder: Path, fmt: str) -> dict[str, tuple[str
         if part.key in names:
             continue
         number = len(names)
-        picture = f"p{number:05d}.{'mkv' if fmt == 'webm' else 'ts'}"
-        sound = f"s{number:05d}.wv"
+        picture = f"p{number:05d}.{picture_extension(fmt)}"
+        sound = f"s{number:05d}.{SOUND_EXTENSION}"
         try:
             storage_download(part.picture_key, folder / picture)
             storage_download(part.sound_key, folder / sound)
@@ -82,12 +87,14 @@ def _fetch(parts: Sequence[Part], folder: Path, fmt: str) -> dict[str, tuple[str
     return names
 
 
-def _frames(path: Path) -> int:
+def _frames_and_duration(path: Path) -> tuple[int, float | None]:
+    """The finished file's video packets (frames) and duration, in one ffprobe run."""
     data = run_ffprobe_json(
         ffprobe_args(path, extra=["-count_packets", "-select_streams", "v:0"]), timeout=600
     )
     streams = data.get("streams") or [{}]
-    return int(streams[0].get("nb_read_packets") or 0)
+    duration = (data.get("format") or {}).get("duration")
+    return int(streams[0].get("nb_read_packets") or 0), float(duration) if duration else None
 
 
 def export_mux(
@@ -153,16 +160,14 @@ def export_mux(
         span=(93, 99),
         cwd=folder,
     )
-    frames = _frames(output)
+    frames, duration = _frames_and_duration(output)
     if frames != total_frames:
         raise JobFailed(
             "The export came out the wrong length. Please try again.",
             f"the joined file has {frames} frames, the timeline {total_frames}",
         )
-    probe = run_ffprobe_json(ffprobe_args(output))
-    duration = float((probe.get("format") or {}).get("duration") or seconds)
     timings["mux"] = round(time.monotonic() - clock, 3)
-    return Muxed(output, loudness, duration, timings)
+    return Muxed(output, loudness, duration or seconds, timings)
 
 
 def export_store(muxed: Muxed, key: str) -> int:

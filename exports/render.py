@@ -32,10 +32,10 @@ from processing.ffmpeg.export.chunk import (
     chunk_sound_args,
     picture_container,
     picture_extension,
+    stream_count_probe_args,
 )
 from processing.ffmpeg.export.mux import concat_input_args, concat_list
 from processing.ffmpeg.runner import run_ffprobe_json
-from processing.ffmpeg.safety import safe_input_args
 from processing.files import storage_replace
 
 
@@ -60,9 +60,9 @@ def chunk_storage_keys(project_id: Any, key: str, fmt: str) -> tuple[str, str]:
 
 def _counted(path: Path, kind: str, demuxer: str) -> tuple[int, Fraction]:
     """(packets, duration in seconds) of our own file's first `kind` stream."""
-    args = [settings.FFPROBE_BINARY, "-hide_banner", "-loglevel", "error", "-print_format"]
-    args += ["json", "-show_streams", "-count_packets", "-select_streams", f"{kind}:0"]
-    data = run_ffprobe_json([*args, *safe_input_args(path, demuxers=(demuxer,))])
+    data = run_ffprobe_json(
+        stream_count_probe_args(settings.FFPROBE_BINARY, path, kind=kind, demuxer=demuxer)
+    )
     stream = (data.get("streams") or [{}])[0]
     packets = int(stream.get("nb_read_packets") or 0)
     ticks = stream.get("duration_ts")

@@ -21,9 +21,8 @@ from typing import Any
 from django.conf import settings
 
 from exports.engine import JobFailed
-from processing.ffmpeg.export.chunk import LocalSource
+from processing.ffmpeg.export.chunk import LocalSource, start_time_probe_args
 from processing.ffmpeg.runner import run_ffprobe_json
-from processing.ffmpeg.safety import safe_input_args
 from processing.files import storage_download
 
 
@@ -79,9 +78,7 @@ def local_copy(job_id: Any, key: str, source: Mapping[str, Any]) -> Path:
 
 @functools.lru_cache(maxsize=256)
 def _start_time(path: str, size: int, mtime: float) -> Fraction:
-    args = [settings.FFPROBE_BINARY, "-hide_banner", "-loglevel", "error", "-print_format"]
-    args += ["json", "-show_entries", "format=start_time", *safe_input_args(path)]
-    data = run_ffprobe_json(args)
+    data = run_ffprobe_json(start_time_probe_args(settings.FFPROBE_BINARY, Path(path)))
     value = (data.get("format") or {}).get("start_time")
     try:
         return Fraction(str(value)) if value not in (None, "N/A") else Fraction(0)

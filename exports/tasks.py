@@ -11,7 +11,7 @@ import uuid
 
 import dramatiq
 
-from processing.tasks import EXPORT_QUEUE, SIX_HOURS_MS
+from exports.engine import EXPORT_QUEUE, SIX_HOURS_MS
 
 
 @dramatiq.actor(queue_name=EXPORT_QUEUE, max_retries=3, time_limit=SIX_HOURS_MS)

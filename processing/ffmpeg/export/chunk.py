@@ -474,3 +474,29 @@ def chunk_join_args(binary: str, list_args: list[str], output: Path) -> list[str
         "-map", "0:v:0", "-c", "copy", "-map_metadata", "-1",
         "-f", "mpegts", f"file:{output}",
     ]  # fmt: skip
+
+
+# --- Probes ---------------------------------------------------------------------------------
+
+
+def start_time_probe_args(binary: str, path: Path) -> list[str]:
+    """ffprobe of a source's format start time: what `-ss 0` means, so what timestamps a
+    `-copyts` input carries."""
+    return [
+        binary, "-hide_banner", "-loglevel", "error", "-print_format", "json",
+        "-show_entries", "format=start_time", *safe_input_args(path),
+    ]  # fmt: skip
+
+
+def stream_count_probe_args(binary: str, path: Path, *, kind: str, demuxer: str) -> list[str]:
+    """ffprobe of our own chunk file's first `kind` stream, its packets counted (demuxed, not
+    decoded), opened only as the one format we wrote."""
+    return [
+        binary, "-hide_banner", "-loglevel", "error", "-print_format", "json",
+        "-show_streams", "-count_packets", "-select_streams", f"{kind}:0",
+        *safe_input_args(path, demuxers=(demuxer,)),
+    ]  # fmt: skip
+
+
+def version_args(binary: str) -> list[str]:
+    return [binary, "-hide_banner", "-version"]
