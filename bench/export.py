@@ -77,21 +77,56 @@ def make_sources(directory: Path, *, gop: int, tag: str) -> list[Path]:
     return paths
 
 
+class FFmpegMemory(threading.Thread):
+    """The largest sum of the resident memory of a process's FFmpeg children at one moment,
+    sampled from /proc every 20 ms by this (the parent) process, so the sampling costs the
+    measured child nothing."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kb = 0
+        self.stopped = threading.Event()
+
+    def _children(self) -> list[str]:
+        found: list[str] = []
+        try:
+            for task in Path(f"/proc/{self.pid}/task").iterdir():
+                found += (task / "children").read_text().split()
+        except OSError:
+            pass
+        return found
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.02):
+            total = 0
+            for pid in self._children():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                if fields.get("Name", "").strip() == "ffmpeg":
+                    total += int(fields.get("VmRSS", "0 kB").split()[0])
+            self.peak_kb = max(self.peak_kb, total)
+
+
 def measure(args: list[str], *, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a child to completion: wall seconds, CPU seconds and peak RSS of it and its
-    descendants (wait4 accumulates waited-for grandchildren), and its stdout."""
+    descendants (wait4 accumulates waited-for grandchildren), the peak summed RSS of its FFmpeg
+    children, and its stdout."""
     started = time.monotonic()
     process = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
     )
-    # Drain the pipes in the background so a chatty child never blocks.
-    import threading
-
+    memory = FFmpegMemory(process.pid)
+    memory.start()
     chunks: dict[str, bytes] = {}
 
     def drain(name: str, stream: Any) -> None:
         chunks[name] = stream.read()
 
+    # Drain the pipes in the background so a chatty child never blocks.
     threads = [
         threading.Thread(target=drain, args=("out", process.stdout)),
         threading.Thread(target=drain, args=("err", process.stderr)),
@@ -100,6 +135,7 @@ def measure(args: list[str], *, env: dict[str, str] | None = None) -> dict[str, 
         thread.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
+    memory.stopped.set()
     for thread in threads:
         thread.join()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -112,6 +148,7 @@ def measure(args: list[str], *, env: dict[str, str] | None = None) -> dict[str, 
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "peak_mb": usage.ru_maxrss / 1024,
+        "ffmpeg_peak_mb": memory.peak_kb / 1024,
         "stdout": chunks.get("out", b"").decode(errors="replace"),
     }
 
@@ -217,34 +254,6 @@ def product_args(spec: dict[str, Any]) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--product", json.dumps(spec)]
 
 
-class FFmpegMemory(threading.Thread):
-    """The largest sum of the resident memory of this process's FFmpeg children at once."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak_kb = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        me = str(os.getpid())
-        while not self.stopped.wait(0.02):
-            total = 0
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit():
-                    continue
-                try:
-                    status = (entry / "status").read_text()
-                except OSError:
-                    continue
-                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-                if (
-                    fields.get("Name", "").strip() == "ffmpeg"
-                    and fields.get("PPid", "").strip() == me
-                ):
-                    total += int(fields.get("VmRSS", "0 kB").split()[0])
-            self.peak_kb = max(self.peak_kb, total)
-
-
 def product_child(spec_json: str) -> None:
     """In a child process: a throwaway database, the clips stored and probed, the timeline laid
     out, then each step of `steps` exported by worker threads of this process, as a worker
@@ -288,18 +297,14 @@ def product_child(spec_json: str) -> None:
             if step.get("fresh"):
                 ExportRun.objects.all().delete()
                 ExportChunk.objects.all().delete()
-            memory = FFmpegMemory()
-            memory.start()
             cpu_before, started = cpu(), time.monotonic()
             job = export_start(user=user, project=project, preset="1080p", fmt="mp4")
             while True:
                 job.refresh_from_db()
                 if job.status in ProcessingJob.FINISHED and job.completed_at:
                     break
-                time.sleep(0.05)
+                time.sleep(0.25)
             wall, used = time.monotonic() - started, cpu() - cpu_before
-            memory.stopped.set()
-            memory.join()
             if job.status != "completed":
                 raise SystemExit(f"export {job.status}: {job.developer_error[-3000:]}")
             output = job.output_data
@@ -309,7 +314,6 @@ def product_child(spec_json: str) -> None:
                         "label": step["label"],
                         "wall": wall,
                         "cpu": used,
-                        "ffmpeg_peak_mb": memory.peak_kb / 1024,
                         "output": default_storage.path(output["storage_key"]),
                         "path": output.get("path"),
                         "chunks": output.get("chunks"),
@@ -394,6 +398,8 @@ def _change(project: Any, user: Any, index: int) -> None:
 def run_product(spec: dict[str, Any], env: dict[str, str]) -> tuple[dict[str, Any], list[dict]]:
     outer = measure(product_args(spec), env=env)
     steps = [json.loads(line) for line in outer["stdout"].splitlines() if line.startswith("{")]
+    for step in steps:  # sampled over the whole child: the largest of its steps
+        step["ffmpeg_peak_mb"] = outer["ffmpeg_peak_mb"]
     return outer, steps
 
 

@@ -3,17 +3,20 @@ picture or sound, and re-exports that reuse what an earlier export rendered."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.files.storage import default_storage
 
 from exports.models import ExportChunk, ExportRun
+from exports.services import export_start
 from processing.models import ProcessingJob
 from tests.export.conftest import (
     best_matching_source_frame,
     counted_frames,
     export,
+    export_workers,
     ffmpeg,
     lay_out,
     loudness,
@@ -25,6 +28,7 @@ from tests.export.conftest import (
     sound_samples,
     stream,
 )
+from tests.processing.conftest import job_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,8 +51,17 @@ def test_it_exports_150_segments(project, clip_of, sources):
         ],
     )
 
-    job = export(project, preset="source")
+    seen: list[float] = []
+    with export_workers():
+        job = export_start(user=project.owner, project=project, preset="source")
+        while not job_finished(job)():
+            seen.append(float(job.progress))
+            time.sleep(0.1)
 
+    assert job.status == ProcessingJob.Status.COMPLETED, job.developer_error[-3000:]
+    # One progress number over all chunks, never going back.
+    assert seen == sorted(seen) and float(job.progress) == 100
+    assert len({round(p) for p in seen if 2 < p < 90}) >= 5
     out = output_path(job)
     info = probe(out)
     assert counted_frames(out) == 900  # 30 s at 30 fps

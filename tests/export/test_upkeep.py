@@ -59,6 +59,20 @@ def test_it_fails_at_once_when_the_disk_cannot_hold_the_export(
     assert project.status == Project.Status.DRAFT
 
 
+def test_the_job_checks_the_timeline_limits_again(project, clip_of, sources, settings):
+    clip = clip_of(sources.video(seconds=4))
+    lay_out(project, [{"clip": clip, "start": i, "duration": 1} for i in range(3)])
+    settings.TIMELINE_MAX_SEGMENTS = 2  # the timeline got in under an older limit
+
+    with export_workers():
+        job = export_start(user=project.owner, project=project, preset="source")
+        wait_for(job_finished(job), timeout=60, what="the export to fail")
+
+    assert job.status == ProcessingJob.Status.FAILED
+    assert "3 segments" in job.error_message and "at most 2" in job.error_message
+    assert not ExportRun.objects.exists()
+
+
 def test_a_chunk_whose_worker_died_is_rendered_again_by_the_recovery_sweep(
     project, clip_of, sources, settings
 ):
