@@ -285,10 +285,13 @@ def product_child(spec_json: str) -> None:
     worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=spec.get("threads", 2))
     worker.start()
 
-    def cpu() -> float:
+    def own() -> float:
         me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime
+
+    def cpu() -> float:
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+        return own() + kids.ru_utime + kids.ru_stime
 
     try:
         for step in spec["steps"]:
@@ -297,7 +300,7 @@ def product_child(spec_json: str) -> None:
             if step.get("fresh"):
                 ExportRun.objects.all().delete()
                 ExportChunk.objects.all().delete()
-            cpu_before, started = cpu(), time.monotonic()
+            cpu_before, own_before, started = cpu(), own(), time.monotonic()
             job = export_start(user=user, project=project, preset="1080p", fmt="mp4")
             while True:
                 job.refresh_from_db()
@@ -305,6 +308,7 @@ def product_child(spec_json: str) -> None:
                     break
                 time.sleep(0.25)
             wall, used = time.monotonic() - started, cpu() - cpu_before
+            python = own() - own_before
             if job.status != "completed":
                 raise SystemExit(f"export {job.status}: {job.developer_error[-3000:]}")
             output = job.output_data
@@ -314,6 +318,7 @@ def product_child(spec_json: str) -> None:
                         "label": step["label"],
                         "wall": wall,
                         "cpu": used,
+                        "cpu_python": python,
                         "output": default_storage.path(output["storage_key"]),
                         "path": output.get("path"),
                         "chunks": output.get("chunks"),

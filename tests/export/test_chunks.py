@@ -33,7 +33,7 @@ from tests.processing.conftest import job_finished
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_it_exports_150_segments(project, clip_of, sources):
+def test_it_exports_150_segments(project, clip_of, sources, settings):
     clips = [
         clip_of(sources.video(size="160x90", seconds=4, tone=300 + 200 * i, tag=f"m{i}"), f"c{i}")
         for i in range(3)
@@ -61,13 +61,13 @@ def test_it_exports_150_segments(project, clip_of, sources):
     assert job.status == ProcessingJob.Status.COMPLETED, job.developer_error[-3000:]
     # One progress number over all chunks, never going back.
     assert seen == sorted(seen) and float(job.progress) == 100
-    assert len({round(p) for p in seen if 2 < p < 90}) >= 5
+    assert len({round(p) for p in seen if 2 < p < 90}) >= 3  # it moves as chunks finish
     out = output_path(job)
     info = probe(out)
     assert counted_frames(out) == 900  # 30 s at 30 fps
     assert abs(float(info["format"]["duration"]) - 30) <= 1 / 30
     assert abs(float(stream(info, "audio")["duration"]) - 30) <= 0.03
-    assert job.output_data["chunks"]["count"] >= 150 // 8  # at most 8 segments a chunk
+    assert job.output_data["chunks"]["count"] >= 150 // settings.EXPORT_CHUNK_MAX_PIECES
     for index in (0, 77, 149):  # each segment's first frame is its in-point
         in_frame = 6 * (index % 10)
         source = sources.video(

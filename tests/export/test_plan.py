@@ -173,7 +173,7 @@ def test_it_reads_the_ebur128_summary():
 
 # --- Chunks -------------------------------------------------------------------------------------
 
-SIZING = Sizing(target=180, max_pieces=8)
+SIZING = Sizing(target=180, max_pieces=6)
 
 
 def one_second_segments(count: int, *, changed: int | None = None) -> p.ExportPlan:

@@ -55,8 +55,6 @@ TIE_BIAS = Fraction(7, 10000)
 SOUND_PREROLL = Fraction(1, 5)
 # A seek a hair past a keyframe's time lands on that keyframe (copying starts there).
 SEEK_HAIR = Fraction(1, 1000)
-# Chunks with this many picture inputs decode each with one thread: memory stays flat.
-SINGLE_THREAD_INPUTS = 3
 MICROS = 1_000_000
 
 
@@ -214,12 +212,11 @@ def sound_seek(piece: Sound) -> SoundSeek:
     return SoundSeek(origin_us + steps * grid, length, drop)
 
 
-def _input(
-    seek_us: int, length: Fraction, path: Path, *, kind: str, threads: int | None
-) -> list[str]:
-    args = ["-threads", str(threads)] if threads else []
-    args += ["-ss", number(Fraction(seek_us, MICROS)), "-t", number(length), kind]
-    return args + safe_input_args(path)
+def _input(seek_us: int, length: Fraction, path: Path, *, kind: str) -> list[str]:
+    # One decoding thread per input: chunks run side by side, so threads inside one would only
+    # add memory (frames in flight per thread) and overhead.
+    args = ["-threads", "1", "-ss", number(Fraction(seek_us, MICROS)), "-t", number(length)]
+    return [*args, kind, *safe_input_args(path)]
 
 
 @dataclass(frozen=True)
@@ -233,23 +230,19 @@ class _Inputs:
 def _open_inputs(spec: ChunkSpec, sources: Mapping[str, LocalSource], *, pictures: bool) -> _Inputs:
     inputs = _Inputs()
     count = 0
-    used = [p for p in spec.pictures if p.source is not None] if pictures else []
-    threads = 1 if len(used) >= SINGLE_THREAD_INPUTS else None
     for index, piece in enumerate(spec.pictures):
         if not pictures or piece.source is None:
             continue
         local = sources[piece.source]
         seek = picture_seek(piece, spec.rate, local.start)
-        inputs.args.extend(
-            _input(seek.seek_us, seek.length, local.path, kind="-an", threads=threads)
-        )
+        inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
         inputs.pictures[index] = (count, seek)
         count += 1
     for table, pieces in ((inputs.sounds, spec.sounds), (inputs.overlays, spec.overlays)):
         for index, sound in enumerate(pieces):
             at = sound_seek(sound)
             path = sources[sound.source].path
-            inputs.args.extend(_input(at.seek_us, at.length, path, kind="-vn", threads=None))
+            inputs.args.extend(_input(at.seek_us, at.length, path, kind="-vn"))
             table[index] = (count, at)
             count += 1
     return inputs
@@ -342,6 +335,10 @@ class Encoding:
     vp9_speed: int = 4
     aac_bitrate: str = "192k"
     opus_bitrate: str = "160k"
+    # Encoder threads per chunk. Chunks are the unit of parallelism (one per worker thread, on
+    # any machine), and a single-threaded encoder spends less CPU and memory per frame; its
+    # output is also the same on every machine, whatever its core count.
+    threads: int = 1
 
 
 def gop(rate: Fraction) -> int:
@@ -351,18 +348,19 @@ def gop(rate: Fraction) -> int:
 
 def video_codec_args(fmt: str, rate: Fraction, encoding: Encoding) -> list[str]:
     size = str(gop(rate))
+    threads = ["-threads", str(encoding.threads)]
     if fmt == "webm":
         return [
             "-c:v", "libvpx-vp9", "-crf", str(encoding.vp9_crf), "-b:v", "0",
             "-deadline", "good", "-cpu-used", str(encoding.vp9_speed), "-row-mt", "1",
-            "-g", size, "-pix_fmt", "yuv420p",
+            "-g", size, "-pix_fmt", "yuv420p", *threads,
         ]  # fmt: skip
     return [
         "-c:v", "libx264", "-preset", encoding.x264_preset, "-crf", str(encoding.x264_crf),
         "-profile:v", "high", "-pix_fmt", "yuv420p",
         # Closed GOPs of half a second with 2 B-frames: what YouTube asks of uploads, and what
         # lets chunks that each start on a keyframe be joined without touching a frame.
-        "-g", size, "-keyint_min", size, "-flags", "+cgop", "-bf", "2",
+        "-g", size, "-keyint_min", size, "-flags", "+cgop", "-bf", "2", *threads,
     ]  # fmt: skip
 
 
