@@ -164,13 +164,11 @@ def _plan(work: Work) -> dict[str, Any] | None:
         }
         for key, clip in timeline.clips.items()
     }
-    refusal = (
-        None
-        if smart
-        else "the smart path applies to MP4 only"
-        if fmt != "mp4"
-        else ("the smart path is switched off (EXPORT_SMART_PATH)")
-    )
+    refusal = None
+    if fmt != "mp4":
+        refusal = "the smart path applies to MP4 only"
+    elif not smart:
+        refusal = "the smart path is switched off (EXPORT_SMART_PATH)"
     # Before anything is fetched: counting every chunk as encoded and as copied, whichever
     # the smart path picks, the disk must hold it.
     space_check(
@@ -206,6 +204,8 @@ def _plan(work: Work) -> dict[str, Any] | None:
         "planned_at": time.time(),
         "plan_seconds": round(time.monotonic() - started, 3),
     }
+    # Before the chunks start: from here on only they move the progress, and only forward.
+    work.progress(PLAN_DONE)
     with transaction.atomic():
         run, _ = ExportRun.objects.update_or_create(
             job=job,
@@ -221,7 +221,6 @@ def _plan(work: Work) -> dict[str, Any] | None:
             },
         )
         _lay_parts(run, specs)
-    work.progress(PLAN_DONE)
     return None
 
 
@@ -301,9 +300,11 @@ def _lay_parts(run: ExportRun, specs: Sequence[ChunkSpec]) -> None:
     if waiting:
         from exports.tasks import render_export_chunk
 
-        transaction.on_commit(
-            lambda: [render_export_chunk.send(job_id, key) for key in waiting]  # type: ignore[func-returns-value]
-        )
+        def send() -> None:
+            for key in waiting:
+                render_export_chunk.send(job_id, key)
+
+        transaction.on_commit(send)
     else:
         queue_mux_if_ready(run.pk)
 
