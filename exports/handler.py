@@ -565,7 +565,6 @@ def chunk_step(job_id: uuid.UUID, key: str) -> None:
         picture_key=rendered.picture_key,
         sound_key=rendered.sound_key,
         size=rendered.size,
-        cpu_seconds=rendered.cpu_seconds,
         progress=1,
         heartbeat_at=None,
     )
@@ -635,9 +634,6 @@ def _output(run: ExportRun, parts: Sequence[ExportPart], muxed: Any, size: int) 
             "rendered": len(made_here),
             "reused": len({p.chunk_id for p in parts} - made_here),
             "copied": copied,
-            "cpu_seconds": round(
-                sum(p.chunk.cpu_seconds for p in {p.chunk_id: p for p in parts}.values()), 3
-            ),
         },
         "timings": {
             "plan": run.layout.get("plan_seconds"),

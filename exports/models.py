@@ -107,7 +107,6 @@ class ExportChunk(models.Model):
     picture_key = models.CharField(max_length=500, blank=True)
     sound_key = models.CharField(max_length=500, blank=True)
     size = models.BigIntegerField(default=0)
-    cpu_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(auto_now_add=True)
 

@@ -87,14 +87,10 @@ def _fetch(parts: Sequence[Part], folder: Path, fmt: str) -> dict[str, tuple[str
     return names
 
 
-def _frames_and_duration(path: Path) -> tuple[int, float | None]:
-    """The finished file's video packets (frames) and duration, in one ffprobe run."""
-    data = run_ffprobe_json(
-        ffprobe_args(path, extra=["-count_packets", "-select_streams", "v:0"]), timeout=600
-    )
-    streams = data.get("streams") or [{}]
-    duration = (data.get("format") or {}).get("duration")
-    return int(streams[0].get("nb_read_packets") or 0), float(duration) if duration else None
+def _duration(path: Path) -> float | None:
+    """The finished file's duration from its header (the index is at the front: faststart)."""
+    duration = (run_ffprobe_json(ffprobe_args(path)).get("format") or {}).get("duration")
+    return float(duration) if duration else None
 
 
 def export_mux(
@@ -144,7 +140,7 @@ def export_mux(
         mux_graph(samples=total_samples, gain_db=loudness.gain_db, limit=loudness.limit)
     )
     output = folder / f"export.{fmt}"
-    work.run_ffmpeg(
+    muxed = work.run_ffmpeg(
         mux_args(
             settings.FFMPEG_BINARY,
             picture_list=pictures,
@@ -160,12 +156,12 @@ def export_mux(
         span=(93, 99),
         cwd=folder,
     )
-    frames, duration = _frames_and_duration(output)
-    if frames != total_frames:
+    if muxed.frames != total_frames:
         raise JobFailed(
             "The export came out the wrong length. Please try again.",
-            f"the joined file has {frames} frames, the timeline {total_frames}",
+            f"the joined file has {muxed.frames} frames, the timeline {total_frames}",
         )
+    duration = _duration(output)
     timings["mux"] = round(time.monotonic() - clock, 3)
     return Muxed(output, loudness, duration or seconds, timings)
 

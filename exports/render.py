@@ -9,6 +9,7 @@ frame short would shift every chunk after it.
 from __future__ import annotations
 
 import shutil
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,7 +21,6 @@ from django.conf import settings
 from exports.engine import JobFailed, Work
 from exports.sources import local_sources, work_folder
 from processing.ffmpeg.export.chunk import (
-    SOUND_CONTAINER,
     SOUND_EXTENSION,
     ChunkSpec,
     Encoding,
@@ -30,12 +30,9 @@ from processing.ffmpeg.export.chunk import (
     chunk_join_args,
     chunk_render_args,
     chunk_sound_args,
-    picture_container,
     picture_extension,
-    stream_count_probe_args,
 )
 from processing.ffmpeg.export.mux import concat_input_args, concat_list
-from processing.ffmpeg.runner import run_ffprobe_json
 from processing.files import storage_replace
 
 
@@ -48,7 +45,6 @@ class Rendered:
     picture_key: str
     sound_key: str
     size: int
-    cpu_seconds: float
 
 
 def chunk_storage_keys(project_id: Any, key: str, fmt: str) -> tuple[str, str]:
@@ -58,23 +54,23 @@ def chunk_storage_keys(project_id: Any, key: str, fmt: str) -> tuple[str, str]:
     return f"{base}.{picture_extension(fmt)}", f"{base}.{SOUND_EXTENSION}"
 
 
-def _counted(path: Path, kind: str, demuxer: str) -> tuple[int, Fraction]:
-    """(packets, duration in seconds) of our own file's first `kind` stream."""
-    data = run_ffprobe_json(
-        stream_count_probe_args(settings.FFPROBE_BINARY, path, kind=kind, demuxer=demuxer)
-    )
-    stream = (data.get("streams") or [{}])[0]
-    packets = int(stream.get("nb_read_packets") or 0)
-    ticks = stream.get("duration_ts")
-    base = stream.get("time_base") or "1/1"
-    duration = Fraction(int(ticks)) * Fraction(base) if str(ticks).isdigit() else Fraction(-1)
-    return packets, duration
+def wavpack_samples(path: Path) -> int | None:
+    """The sample count in our own WavPack file's first block header (FFmpeg's muxer writes
+    the total there when it closes the file): 40 bits, "wvpk" then size, version, the high
+    byte at offset 11 and the low 32 bits at 12. None when the header says it is unknown."""
+    with open(path, "rb") as handle:
+        header = handle.read(16)
+    if len(header) < 16 or header[:4] != b"wvpk":
+        return None
+    (low,) = struct.unpack("<I", header[12:16])
+    if low == 0xFFFFFFFF:
+        return None
+    return header[11] << 32 | low
 
 
-def _check(picture: Path, sound: Path, spec: ChunkSpec, fmt: str) -> None:
-    frames, _ = _counted(picture, "v", picture_container(fmt))
-    _, seconds = _counted(sound, "a", SOUND_CONTAINER)
-    samples = round(seconds * 48000)
+def _check(frames: int | None, sound: Path, spec: ChunkSpec) -> None:
+    """A chunk a frame or a sample off would shift every chunk after it: refuse it."""
+    samples = wavpack_samples(sound)
     if frames != spec.frames or samples != spec.samples:
         raise JobFailed(
             "Part of the export came out the wrong length. Please try again.",
@@ -89,11 +85,9 @@ def _copy_picture(
     local: Mapping[str, LocalSource],
     folder: Path,
     picture: Path,
-) -> float:
+) -> None:
     parts = [folder / f"part{index:03d}.ts" for index in range(len(spec.pictures))]
-    cpu = work.run_ffmpeg(
-        chunk_copy_args(settings.FFMPEG_BINARY, spec, local, parts), cwd=folder
-    ).cpu_seconds
+    work.run_ffmpeg(chunk_copy_args(settings.FFMPEG_BINARY, spec, local, parts), cwd=folder)
     listing = folder / "parts.ffconcat"
     listing.write_text(
         concat_list(
@@ -103,13 +97,11 @@ def _copy_picture(
             ]
         )
     )
-    cpu += work.run_ffmpeg(
+    joined = work.run_ffmpeg(
         chunk_join_args(settings.FFMPEG_BINARY, concat_input_args(listing), picture), cwd=folder
-    ).cpu_seconds
-    frames, _ = _counted(picture, "v", "mpegts")
-    if frames != spec.frames:
-        raise CopyFailed(f"stream copy gave {frames} frames instead of {spec.frames}")
-    return cpu
+    )
+    if joined.frames != spec.frames:
+        raise CopyFailed(f"stream copy gave {joined.frames} frames instead of {spec.frames}")
 
 
 def chunk_render(
@@ -133,14 +125,14 @@ def chunk_render(
         sound = folder / f"sound.{SOUND_EXTENSION}"
         seconds = float(spec.frames / spec.rate)
         script = folder / "chunk.graph"
+        frames: int | None = spec.frames
         if spec.copy:
-            cpu = _copy_picture(work, spec, local, folder, picture)
+            _copy_picture(work, spec, local, folder, picture)
             script.write_text(chunk_graph(spec, local, pictures=False))
             args = chunk_sound_args(
                 settings.FFMPEG_BINARY, spec, local, graph_script=script, sound_out=sound
             )
         else:
-            cpu = 0.0
             script.write_text(chunk_graph(spec, local, pictures=True))
             args = chunk_render_args(
                 settings.FFMPEG_BINARY,
@@ -153,12 +145,13 @@ def chunk_render(
                 encoding=encoding,
             )
         result = work.run_ffmpeg(args, duration=seconds, span=(0, 100), cwd=folder)
-        cpu += result.cpu_seconds
-        _check(picture, sound, spec, fmt)
+        if not spec.copy:
+            frames = result.frames
+        _check(frames, sound, spec)
         work.check_cancelled()
         picture_key, sound_key = chunk_storage_keys(project_id, key, fmt)
         storage_replace(picture_key, picture)
         storage_replace(sound_key, sound)
-        return Rendered(picture_key, sound_key, picture.stat().st_size + sound.stat().st_size, cpu)
+        return Rendered(picture_key, sound_key, picture.stat().st_size + sound.stat().st_size)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -486,15 +486,5 @@ def start_time_probe_args(binary: str, path: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def stream_count_probe_args(binary: str, path: Path, *, kind: str, demuxer: str) -> list[str]:
-    """ffprobe of our own chunk file's first `kind` stream, its packets counted (demuxed, not
-    decoded), opened only as the one format we wrote."""
-    return [
-        binary, "-hide_banner", "-loglevel", "error", "-print_format", "json",
-        "-show_streams", "-count_packets", "-select_streams", f"{kind}:0",
-        *safe_input_args(path, demuxers=(demuxer,)),
-    ]  # fmt: skip
-
-
 def version_args(binary: str) -> list[str]:
     return [binary, "-hide_banner", "-version"]
