@@ -282,6 +282,17 @@ def product_child(spec_json: str) -> None:
     from processing.models import ProcessingJob
 
     user, project = _lay_out(spec["segments"])
+    # What a worker process loads once, on its first export (it serves many): not this one's.
+    import storages.backends.s3  # noqa: F401  (processing.files imports it on first use)
+    from django.conf import settings as django_settings
+
+    import exports.handler
+    import exports.mux
+    import exports.render
+    import exports.smart  # noqa: F401
+    from exports.chunking import ffmpeg_version
+
+    ffmpeg_version(django_settings.FFMPEG_BINARY)
     worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=spec.get("threads", 2))
     worker.start()
 

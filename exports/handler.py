@@ -70,7 +70,8 @@ logger = logging.getLogger(__name__)
 # Progress: planning, then the chunks (by frames), then the mux.
 PLAN_DONE = 2.0
 CHUNKS_DONE = 90.0
-PROGRESS_INTERVAL = 0.5
+# Chunk progress reaches the database (and every listener) at most this often per chunk.
+PROGRESS_INTERVAL = 2.0
 # Bump when the mux makes something else of the same chunks.
 MUX_FORMAT = 1
 BATCH = 500
