@@ -129,3 +129,20 @@ def test_it_prunes_cached_chunks_no_timeline_can_use(project, clip_of, sources):
     assert default_storage.exists(first.output_data["storage_key"])  # exports stay
     again = export(project, preset="source")
     assert again.output_data["reused_from"] == str(second.pk)
+
+
+def test_a_cached_chunk_whose_file_vanished_is_rendered_again(project, clip_of, sources):
+    clip = clip_of(sources.video(seconds=4))
+    lay_out(
+        project,
+        [{"clip": clip, "start": 3 * i, "source_start": i / 4, "duration": 3} for i in range(3)],
+    )
+    export(project, preset="source")
+    lost = ExportChunk.objects.order_by("key").first()
+    default_storage.delete(lost.picture_key)
+
+    again = export(project, preset="source", loudness_target=-16)  # same chunks, new mux
+
+    assert again.output_data["chunks"]["rendered"] == 1
+    assert counted_frames(output_path(again)) == 270
+    assert default_storage.exists(ExportChunk.objects.get(pk=lost.pk).picture_key)
