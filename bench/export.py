@@ -286,10 +286,6 @@ def product_child(spec_json: str) -> None:
     import storages.backends.s3  # noqa: F401  (processing.files imports it on first use)
     from django.conf import settings as django_settings
 
-    import exports.handler
-    import exports.mux
-    import exports.render
-    import exports.smart  # noqa: F401
     from exports.chunking import ffmpeg_version
 
     ffmpeg_version(django_settings.FFMPEG_BINARY)

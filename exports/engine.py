@@ -4,7 +4,7 @@ notice a cancel and finish the job. Nothing else in exports/ imports the runner.
 
 The engine runs the first step (planning) like any job. The chunks and the mux then run as
 messages of this app (exports/tasks.py); the job stays `running` without a heartbeat, and
-exactly one of them finishes it (exports/handler.py decides which, by conditional updates).
+exactly one of them finishes it (exports/runs.py decides which, by conditional updates).
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def exports_recover() -> dict[str, int]:
     """The safety net behind the broker's redelivery: re-send the messages of chunks whose
     worker died (stale heartbeat) or whose message was lost, and of muxes likewise; clean up
     runs whose job ended while no step was there to notice."""
-    from exports.handler import queue_mux_if_ready, stop_run
+    from exports.runs import queue_mux_if_ready, stop_run
     from exports.tasks import mux_export, render_export_chunk
 
     stale = timezone.now() - timedelta(seconds=settings.PROCESSING_STALE_AFTER_SECONDS)
