@@ -244,9 +244,14 @@ def timeline_of(sources: list[Path], in_points: list[float]) -> list[list[Any]]:
     return [[str(p), s, SEGMENT_SECONDS] for p, s in zip(sources, in_points, strict=True)]
 
 
-def one_second_timeline(sources: list[Path], count: int) -> list[list[Any]]:
+def one_second_timeline(
+    sources: list[Path], count: int, *, on_keyframes: bool = False
+) -> list[list[Any]]:
     """`count` one-second segments cycling through the clips, in-points spread over each clip
-    (off the keyframes, like the 10-segment timeline)."""
+    (off the keyframes, like the 10-segment timeline), or on the 2 s keyframes: then no
+    segment decodes frames before its in-point, which shows what that decoding costs."""
+    if on_keyframes:
+        return [[str(sources[i % CLIPS]), 2 * (i % 5), 1] for i in range(count)]
     return [[str(sources[i % CLIPS]), round(0.55 + (0.7 * i) % 8, 3), 1] for i in range(count)]
 
 
@@ -589,6 +594,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of ours and hand-written")
     parser.add_argument("--scale", default="100,500", help="segment counts of the scale runs")
     parser.add_argument(
+        "--on-keyframes",
+        type=int,
+        default=0,
+        help="also export this many one-second segments cut on the sources' keyframes",
+    )
+    parser.add_argument(
         "--skip",
         default="",
         help="comma-separated: moviepy,melt,smart,scale,incremental,scaleout",
@@ -725,6 +736,25 @@ def main() -> None:
                     f"{loudness_of(a):.1f} / {loudness_of(f):.1f} |"
                 )
                 print(f"  {incremental_rows[-1]}", flush=True)
+
+    if args.on_keyframes:
+        count = args.on_keyframes
+        print(f"{count} one-second segments cut on keyframes …", flush=True)
+        _, (aligned,) = run_product(
+            {
+                "var_dir": str(work / f"scale-var-{count}-keyframes"),
+                "segments": one_second_timeline(sources, count, on_keyframes=True),
+                "steps": [{"label": "full"}],
+            },
+            {**env, "EXPORT_SMART_PATH": "true"},
+        )
+        scale_rows.append(
+            f"| {count} x 1 s, cut on keyframes | {aligned['wall']:.1f} | {aligned['cpu']:.1f} | "
+            f"{aligned['cpu'] / count:.3f} | {aligned['cpu'] / count / per_second_ten:.3f} | "
+            f"{aligned['ffmpeg_peak_mb']:.0f} | {aligned['ffmpeg_peak_mb'] / 1024:.3f} | "
+            f"{frames_of(Path(aligned['output']))} | {aligned['chunks']['count']} |"
+        )
+        print(f"  {scale_rows[-1]}", flush=True)
 
     scaleout_line = ""
     if "scaleout" not in skip:
