@@ -232,7 +232,10 @@ def _fraction(value: Decimal | float | str) -> Fraction:
 
 def exportable_segments(project: Project) -> list[TimelineSegment]:
     """The project's segments with their clips, or a ServiceError saying what stops the export."""
-    segments = list(timeline_segments(project_id=project.pk).select_related("clip"))
+    # Text and caption segments have no clip; this renderer draws no text yet.
+    segments = list(
+        timeline_segments(project_id=project.pk).filter(clip__isnull=False).select_related("clip")
+    )
     if not any(s.layer == TimelineSegment.Layer.VIDEO for s in segments):
         raise ServiceError(
             "The timeline has no video segment yet. Place at least one clip on the video "
