@@ -173,6 +173,10 @@ else:
 # belongs to a dead worker and may be claimed again (processing/engine.py).
 PROCESSING_HEARTBEAT_SECONDS = env_int("PROCESSING_HEARTBEAT_SECONDS", 10)
 PROCESSING_STALE_AFTER_SECONDS = env_int("PROCESSING_STALE_AFTER_SECONDS", 60)
+# One user runs at most this many jobs at once (0: no limit); the rest wait, re-sent every
+# JOB_USER_WAIT_SECONDS, so one user's batch cannot occupy every worker.
+JOB_MAX_RUNNING_PER_USER = env_int("JOB_MAX_RUNNING_PER_USER", 2)
+JOB_USER_WAIT_SECONDS = env_int("JOB_USER_WAIT_SECONDS", 5)
 DRAMATIQ_BROKER_URL = env_str("DRAMATIQ_BROKER_URL", REDIS_URL)
 _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.AgeLimit",

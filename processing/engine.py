@@ -25,12 +25,13 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -238,20 +239,52 @@ def finished_message(job: ProcessingJob) -> dict[str, Any]:
     return messages.processing_failed(_message_fields(job), error_message=job.error_message)
 
 
+class _UserBusy(Exception):
+    """The job's owner already runs JOB_MAX_RUNNING_PER_USER jobs: this one waits."""
+
+
+def _owner_running(job_id: uuid.UUID | str, now: datetime) -> int | None:
+    """How many live jobs the owner of `job_id` runs besides it (None: no such job). Locks the
+    owner's row so two workers cannot both take the user's last free slot."""
+    owner_id = ProcessingJob.objects.filter(pk=job_id).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        return None
+    list(get_user_model().objects.select_for_update().filter(pk=owner_id).values_list("pk"))
+    return (
+        ProcessingJob.objects.filter(
+            owner_id=owner_id,
+            status=ProcessingJob.Status.RUNNING,
+            heartbeat_at__gte=now - STALE_AFTER,
+        )
+        .exclude(pk=job_id)
+        .count()
+    )
+
+
 def _claim(job_id: uuid.UUID | str) -> ProcessingJob | None:
+    """Take the job (pending, or running on a dead worker) or return None; raise _UserBusy when
+    its owner has no free slot, leaving the row as it was."""
     now = timezone.now()
     claimable = Q(status=ProcessingJob.Status.PENDING) | Q(
         status=ProcessingJob.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
     )
-    claimed = ProcessingJob.objects.filter(claimable, pk=job_id).update(
-        status=ProcessingJob.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-        progress=0,
-        error_message="",
-        developer_error="",
-    )
+    limit = settings.JOB_MAX_RUNNING_PER_USER
+    with transaction.atomic():
+        if limit > 0:
+            running = _owner_running(job_id, now)
+            if running is None:
+                return None
+            if running >= limit and ProcessingJob.objects.filter(claimable, pk=job_id).exists():
+                raise _UserBusy
+        claimed = ProcessingJob.objects.filter(claimable, pk=job_id).update(
+            status=ProcessingJob.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            progress=0,
+            error_message="",
+            developer_error="",
+        )
     if not claimed:
         return None
     return ProcessingJob.objects.select_related("clip", "project", "owner").get(pk=job_id)
@@ -278,8 +311,18 @@ class _Heartbeat(threading.Thread):
 def job_run(job_id: uuid.UUID | str, *, requeue: Requeue | None = None) -> ProcessingJob | None:
     """Run a job once; returns the finished row, or None when there was nothing to claim
     (already finished, cancelled, or running on a live worker). A deferred job comes back
-    `pending` and is handed to `requeue` with its delay after commit."""
-    job = _claim(job_id)
+    `pending` and is handed to `requeue` with its delay after commit; so does a job whose
+    owner already runs JOB_MAX_RUNNING_PER_USER jobs (it is not started at all)."""
+    try:
+        job = _claim(job_id)
+    except _UserBusy:
+        # Not started, so nothing to undo: the message comes back later (the job stays pending).
+        # Waiting jobs retry on a fixed delay, so among them the order is not strict.
+        waiting = ProcessingJob.objects.get(pk=job_id)
+        if requeue is not None:
+            transaction.on_commit(lambda: requeue(waiting, settings.JOB_USER_WAIT_SECONDS))
+        logger.info("job %s waits: its owner runs the most jobs allowed", job_id)
+        return waiting
     if job is None:
         logger.info("job %s: nothing to claim", job_id)
         return None

@@ -19,6 +19,12 @@ MAX_FPS = 240
 # Real video never carries less than this many bytes per second; a file that claims a duration
 # its size cannot hold is a crafted or broken file (and would make FFmpeg decode for hours).
 MIN_BYTES_PER_SECOND = 1000
+# The same for frames: a file whose real frames (packets counted by ffprobe, nothing decoded)
+# are under 1% of what duration x claimed rate promises, or that holds under a few bytes per
+# claimed frame, is sparse by construction; any filter that fills the claimed rate (and many
+# decoders' timing) would turn its few frames into hours of work.
+MIN_REAL_FRAME_SHARE = 0.01
+MIN_BYTES_PER_CLAIMED_FRAME = 4
 PIXEL_CAP_RE = re.compile(
     r"Picture size (?P<width>\d+)x(?P<height>\d+) exceeds specified max pixel"
 )
@@ -76,6 +82,7 @@ def describe_probe(data: dict[str, Any], *, file_size: int) -> dict[str, Any]:
     avg_fps = _rate(video.get("avg_frame_rate"))
     real_fps = _rate(video.get("r_frame_rate"))
     duration = _float(fmt.get("duration")) or _float(video.get("duration"))
+    frames = _float(video.get("nb_read_packets")) or _float(video.get("nb_frames"))
     return {
         "container": fmt.get("format_name", ""),
         "container_long_name": fmt.get("format_long_name", ""),
@@ -97,6 +104,8 @@ def describe_probe(data: dict[str, Any], *, file_size: int) -> dict[str, Any]:
             avg_fps and real_fps and abs(avg_fps - real_fps) / real_fps > 0.01
         ),
         "time_base": video.get("time_base"),
+        "frame_count": int(frames) if frames else None,
+        "video_duration": _float(video.get("duration")),
         "has_audio": bool(audios),
         "audio_codec": audio.get("codec_name"),
         "audio_channels": audio.get("channels"),
@@ -151,6 +160,28 @@ def check_probe(info: dict[str, Any]) -> None:
             "it claims a duration its size cannot hold (the file is damaged or crafted).",
             duration=duration,
         )
+    # The video's own span (a cover picture over a long audio track is one frame, not sparse).
+    _check_frame_density(info, min(info.get("video_duration") or duration, duration))
+
+
+def _check_frame_density(info: dict[str, Any], duration: float) -> None:
+    claimed_fps = _rate(info.get("r_frame_rate")) or info.get("fps") or 0
+    claimed_frames = duration * claimed_fps
+    if claimed_frames <= 0:
+        return
+    frames = info.get("frame_count")
+    if frames and frames < claimed_frames * MIN_REAL_FRAME_SHARE:
+        raise _reject(
+            f"it holds {frames} frames but claims {claimed_frames:.0f} "
+            f"({duration:g} s at {claimed_fps:g} fps); the file is damaged or crafted.",
+            duration=duration,
+            frame_count=frames,
+        )
+    if info.get("file_size", 0) / claimed_frames < MIN_BYTES_PER_CLAIMED_FRAME:
+        raise _reject(
+            "it claims more frames than its size can hold (the file is damaged or crafted).",
+            duration=duration,
+        )
 
 
 def media_validate(path: Path) -> dict[str, Any]:
@@ -160,7 +191,8 @@ def media_validate(path: Path) -> dict[str, Any]:
     if not path.exists() or path.stat().st_size == 0:
         raise _reject("the file is empty.")
     try:
-        data = run_ffprobe_json(ffprobe_args(path))
+        # -count_packets reads the container (no decoding) for the real frame count.
+        data = run_ffprobe_json(ffprobe_args(path, extra=["-count_packets"]))
     except FFmpegError as exc:
         # -max_pixels stops ffprobe's stream analysis of a pixel bomb: say so plainly.
         oversized = PIXEL_CAP_RE.search(exc.stderr)

@@ -19,6 +19,7 @@ from projects.services import (
     project_delete,
     project_update,
 )
+from projects.templates import TEMPLATES
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -162,3 +163,18 @@ class ProjectDetailView(APIView):
         project = get_project_for_user(request.user, project_id, role=Role.OWNER)
         project_delete(project=project)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TemplateSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    settings = serializers.DictField(help_text="What the template presets in project settings.")
+
+
+class TemplateListView(APIView):
+    """GET /api/templates: the templates a project can start from, `blank` first."""
+
+    @extend_schema(responses={200: TemplateSerializer(many=True), **error_responses(401)})
+    def get(self, request: Request) -> Response:
+        return Response(TemplateSerializer(TEMPLATES, many=True).data)

@@ -37,9 +37,13 @@ class Project(models.Model):
     Status = ProjectStatus
 
     class Template(models.TextChoices):
+        # What each one presets: projects/templates.py.
         BLANK = "blank", "Blank"
-        YOUTUBE_VIDEO = "youtube_video", "YouTube video (16:9)"
+        YOUTUBE_VIDEO = "youtube_video", "YouTube video"
+        YOUTUBE_SHORT = "youtube_short", "YouTube Short"
         HIGHLIGHTS = "highlights", "Highlights reel"
+        SQUARE_POST = "square_post", "Square post"
+        PORTRAIT_POST = "portrait_post", "Portrait post"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(

@@ -13,6 +13,7 @@ from common.errors import ErrorCode, ServiceError
 from processing.files import storage_delete_prefix
 from projects.models import Project
 from projects.storage import export_prefix
+from projects.templates import SETTING_CHOICES, TEMPLATES_BY_ID
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,13 @@ def _validate_settings(settings: Any) -> dict[str, Any]:
             f"Project settings are too large; keep them under {SETTINGS_MAX_BYTES // 1024} KiB.",
             {"field": "settings"},
         )
+    for key, allowed in SETTING_CHOICES.items():
+        if key in settings and settings[key] not in allowed:
+            raise ServiceError(
+                f"settings.{key} must be one of {', '.join(allowed)}; "
+                f"{json.dumps(settings[key])} is not.",
+                {"field": f"settings.{key}", "allowed": list(allowed)},
+            )
     return settings
 
 
@@ -63,12 +71,15 @@ def project_create(
     template: str = Project.Template.BLANK,
     settings: dict[str, Any] | None = None,
 ) -> Project:
+    template = _validate_template(template)
+    # The template's presets first, so that what the creator sends wins.
+    preset = TEMPLATES_BY_ID[template].settings
     project = Project(
         owner=owner,
         name=_validate_name(name),
         description=description,
-        template=_validate_template(template),
-        settings=_validate_settings(settings if settings is not None else {}),
+        template=template,
+        settings=_validate_settings({**preset, **(settings if settings is not None else {})}),
     )
     project.save()
     return project

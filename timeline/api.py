@@ -3,25 +3,37 @@ its versions and restore one."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import ApiError, Pagination, error_responses, paginated_response
+from common.api import (
+    ApiError,
+    Pagination,
+    error_responses,
+    json_text_validator,
+    paginated_response,
+)
 from common.errors import ErrorCode
 from projects.models import Role
 from projects.selectors import get_project_for_user
+from timeline import rules
+from timeline.captions import CaptionsError, format_srt, format_vtt, parse_captions
+from timeline.fonts import FONT_IDS, FONTS
 from timeline.limits import segment_count_error
 from timeline.models import TimelineChange, TimelineSegment
 from timeline.selectors import (
+    caption_cues,
     deleted_segment_for_user,
     get_segment_for_user,
     timeline_get,
@@ -29,6 +41,7 @@ from timeline.selectors import (
 )
 from timeline.services import (
     GONE_MESSAGE,
+    captions_import,
     segment_create,
     segment_delete,
     segment_update,
@@ -59,15 +72,51 @@ class SecondsField(serializers.DecimalField):
         return super().validate_precision(value)
 
 
+class TransitionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=rules.TRANSITION_TYPES)
+    duration = SecondsField(help_text="Seconds, centred on the cut.")
+
+
+class TextSerializer(serializers.Serializer):
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    font = serializers.ChoiceField(choices=FONT_IDS, help_text="An id of GET /api/fonts.")
+    size = serializers.FloatField(help_text="Canvas pixels at 1080 on the short side.")
+    color = serializers.CharField(help_text="#RRGGBB or #RRGGBBAA.")
+    background = serializers.CharField(allow_null=True, help_text="#RRGGBB, #RRGGBBAA or null.")
+    x = serializers.FloatField(min_value=0, max_value=1)
+    y = serializers.FloatField(min_value=0, max_value=1)
+    align = serializers.ChoiceField(choices=rules.ALIGNS)
+
+
 class SegmentSerializer(serializers.ModelSerializer):
-    clip_id = serializers.UUIDField(read_only=True)
+    clip_id = serializers.UUIDField(read_only=True, allow_null=True)
     start_time = SecondsField(read_only=True)
     source_start = SecondsField(read_only=True)
     duration = SecondsField(read_only=True)
+    volume = serializers.DecimalField(max_digits=4, decimal_places=3, read_only=True)
+    fade_in = SecondsField(read_only=True)
+    fade_out = SecondsField(read_only=True)
+    transition = TransitionSerializer(read_only=True, allow_null=True)
+    text = TextSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = TimelineSegment
-        fields = ["id", "clip_id", "name", "layer", "start_time", "source_start", "duration"]
+        fields = [
+            "id",
+            "clip_id",
+            "name",
+            "layer",
+            "start_time",
+            "source_start",
+            "duration",
+            "volume",
+            "fade_in",
+            "fade_out",
+            "fit",
+            "transition",
+            "duck",
+            "text",
+        ]
         read_only_fields = fields
 
 
@@ -87,7 +136,13 @@ class TimelineSerializer(serializers.Serializer):
 
 
 class SegmentInputSerializer(serializers.Serializer):
-    clip_id = serializers.UUIDField()
+    """A segment as sent. The fields after `duration` have no serializer default: a segment
+    that leaves one out keeps its stored value (or gets the default when it is new), which the
+    services decide (timeline/rules.py)."""
+
+    clip_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Required on video and audio; null on text."
+    )
     name = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
     layer = serializers.ChoiceField(
         choices=TimelineSegment.Layer.choices, required=False, default=TimelineSegment.Layer.VIDEO
@@ -95,6 +150,37 @@ class SegmentInputSerializer(serializers.Serializer):
     start_time = SecondsField(min_value=Decimal("0"))
     source_start = SecondsField(min_value=Decimal("0"), required=False, default=Decimal("0"))
     duration = SecondsField(min_value=Decimal("0.001"))
+    volume = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        rounding=ROUND_HALF_UP,
+        min_value=Decimal("0"),
+        max_value=rules.VOLUME_MAX,
+        required=False,
+        help_text="Linear gain: 0 (mute) to 2; default 1.",
+    )
+    fade_in = SecondsField(min_value=Decimal("0"), required=False, help_text="Default 0.")
+    fade_out = SecondsField(min_value=Decimal("0"), required=False, help_text="Default 0.")
+    fit = serializers.ChoiceField(
+        choices=TimelineSegment.Fit.choices,
+        required=False,
+        help_text="Default: the project's settings.fit.",
+    )
+    transition = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        validators=[json_text_validator],
+        help_text='Video only: null or {"type": "crossfade"|"dip_to_black"|"dip_to_white"|'
+        '"wipe"|"slide", "duration": seconds}.',
+    )
+    duck = serializers.BooleanField(required=False, help_text="Audio only; default false.")
+    text = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        validators=[json_text_validator],
+        help_text="Text and caption only: {content, font, size, color, background, x, y, "
+        "align}; keys left out take their defaults (or, in a segment edit, stored values).",
+    )
 
 
 class TimelineSegmentInputSerializer(SegmentInputSerializer):
@@ -299,3 +385,117 @@ class TimelineRestoreView(APIView):
         data = _parse(RestoreInputSerializer(data=request.data))
         project = timeline_restore(project=project, user=request.user, **data)
         return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+
+class FontSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The value of a text segment's `text.font`.")
+    name = serializers.CharField()
+    url = serializers.CharField(help_text="The font file (OTF or TTF), for @font-face.")
+    family = serializers.CharField()
+    weight = serializers.IntegerField()
+    license = serializers.CharField()
+
+
+class FontListView(APIView):
+    """GET /api/fonts: the fonts `text.font` accepts, the default ones first."""
+
+    @extend_schema(responses={200: FontSerializer(many=True), **error_responses(401)})
+    def get(self, request: Request) -> Response:
+        return Response(FontSerializer(FONTS, many=True).data)
+
+
+# Subtitles of a 12-hour timeline are far below this; anything larger is not a subtitle file.
+CAPTIONS_MAX_BYTES = 2 * 1024**2
+
+
+def _attachment_name(name: str, extension: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "", name).strip() or "captions"
+    return f"{stem[:80]}.{extension}"
+
+
+class CaptionsImportQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="The timeline version the import is based on; 409 if someone saved since.",
+    )
+
+
+class CaptionsImportView(APIView):
+    """POST /api/projects/:id/captions/import: an SRT or WebVTT file (multipart field `file`)
+    becomes the caption layer, replacing the captions there were."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        parameters=[CaptionsImportQuerySerializer],
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={200: TimelineSerializer, **error_responses(400, 401, 403, 404, 409, 413)},
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
+        query = _parse(CaptionsImportQuerySerializer(data=request.query_params))
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                "Send the subtitles (.srt or .vtt) as a file in the field 'file'.",
+                {"field": "file"},
+            )
+        if upload.size is not None and upload.size > CAPTIONS_MAX_BYTES:
+            raise ApiError(
+                ErrorCode.FILE_TOO_LARGE,
+                f"A subtitle file may be at most {CAPTIONS_MAX_BYTES // 1024**2} MiB.",
+                {"max_bytes": CAPTIONS_MAX_BYTES},
+            )
+        try:
+            cues = parse_captions(upload.read(), filename=upload.name or "")
+        except CaptionsError as exc:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                f"These subtitles cannot be read. {exc.message}",
+                {"field": "file", "line": exc.line},
+            ) from None
+        project = captions_import(
+            project=project,
+            user=request.user,
+            cues=cues,
+            filename=(upload.name or "")[:100],
+            **query,
+        )
+        return Response(TimelineSerializer(timeline_get(project=project)).data)
+
+
+class CaptionsSrtView(APIView):
+    """GET /api/projects/:id/captions.srt: the caption layer as SubRip."""
+
+    @extend_schema(responses={(200, "application/x-subrip"): str, **error_responses(401, 404)})
+    def get(self, request: Request, project_id: str) -> HttpResponse:
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
+        response = HttpResponse(
+            format_srt(caption_cues(project=project)),
+            content_type="application/x-subrip; charset=utf-8",
+        )
+        name = _attachment_name(project.name, "srt")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+class CaptionsVttView(APIView):
+    """GET /api/projects/:id/captions.vtt: the caption layer as WebVTT."""
+
+    @extend_schema(responses={(200, "text/vtt"): str, **error_responses(401, 404)})
+    def get(self, request: Request, project_id: str) -> HttpResponse:
+        project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
+        response = HttpResponse(
+            format_vtt(caption_cues(project=project), defaults=rules.TEXT_DEFAULTS["caption"]),
+            content_type="text/vtt; charset=utf-8",
+        )
+        name = _attachment_name(project.name, "vtt")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

@@ -14,8 +14,25 @@ from timeline.models import TimelineSegment
 
 # The fields a segment carries on the wire and in history, besides its id. The services
 # change exactly these; a field added to segments is added here once.
-SEGMENT_FIELDS = ("clip_id", "name", "layer", "start_time", "source_start", "duration")
-TIME_FIELDS = ("start_time", "source_start", "duration")
+SEGMENT_FIELDS = (
+    "clip_id",
+    "name",
+    "layer",
+    "start_time",
+    "source_start",
+    "duration",
+    "volume",
+    "fade_in",
+    "fade_out",
+    "fit",
+    "transition",
+    "duck",
+    "text",
+)
+# Fields added after the first version: missing from older history, where they had their
+# defaults (see segment_fields_from_json).
+TIME_FIELDS = ("start_time", "source_start", "duration", "fade_in", "fade_out")
+DECIMAL_FIELDS = (*TIME_FIELDS, "volume")
 
 
 def _json_value(value: Any) -> Any:
@@ -36,6 +53,21 @@ def segment_json(segment: TimelineSegment) -> dict[str, Any]:
     }
 
 
+def with_defaults(segment: Mapping[str, Any], *, fit: str) -> dict[str, Any]:
+    """A segment of history kept before some of its fields existed, with those fields at the
+    values they then had in effect (the migration gave existing segments the project's fit)."""
+    return {
+        "volume": 1.0,
+        "fade_in": 0.0,
+        "fade_out": 0.0,
+        "fit": fit,
+        "transition": None,
+        "duck": False,
+        "text": None,
+        **segment,
+    }
+
+
 def segment_fields_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
     """Model field values from `segment_json` output (exact decimals, UUIDs)."""
     values: dict[str, Any] = {}
@@ -43,9 +75,9 @@ def segment_fields_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
         if field not in data:
             continue
         value = data[field]
-        if field in TIME_FIELDS:
+        if field in DECIMAL_FIELDS:
             value = Decimal(str(value))
-        elif field == "clip_id":
+        elif field == "clip_id" and value is not None:
             value = uuid.UUID(str(value))
         values[field] = value
     return values
@@ -99,10 +131,51 @@ def summary_update(
         parts.append(
             f"trimmed {label} to {_seconds(after.duration)} from {clock(after.source_start)}"
         )
+    if after.text != before["text"] and after.text is not None and before["text"] is not None:
+        if after.text["content"] != before["text"]["content"]:
+            parts.append(f"changed the text of {label}")
+        else:
+            parts.append(f"restyled the text of {label}")
+    if after.volume != before["volume"]:
+        parts.append(f"set the volume of {label} to {after.volume * 100:.0f}%")
+    if after.fade_in != before["fade_in"] or after.fade_out != before["fade_out"]:
+        parts.append(
+            f"set the fades of {label} to {_seconds(after.fade_in)} in, "
+            f"{_seconds(after.fade_out)} out"
+        )
+    if after.fit != before["fit"]:
+        parts.append(f"set {label} to {after.fit}")
+    if after.transition != before["transition"]:
+        parts.append(summary_transition(label, after.transition))
+    if after.duck != before["duck"]:
+        parts.append(f"{'turned on' if after.duck else 'turned off'} ducking of {label}")
     if not parts:
         return f"saved {label} unchanged"
     text = "; ".join(parts)
     return text if len(text) <= 255 else text[:254] + "…"
+
+
+def summary_transition(label: str, transition: Mapping[str, Any] | None) -> str:
+    if transition is None:
+        return f"removed the transition into {label}"
+    kind = str(transition["type"]).replace("_", " ")
+    return f"set a {kind} of {_seconds(Decimal(str(transition['duration'])))} into {label}"
+
+
+def summary_transition_adapted(segment: TimelineSegment) -> str:
+    """A neighbour's edit changed this segment's transition (it is kept true by the server)."""
+    label = _label(segment.name)
+    if segment.transition is None:
+        return f"removed the transition into {label}: no video segment ends where it starts"
+    return (
+        f"shortened the transition into {label} to "
+        f"{_seconds(Decimal(str(segment.transition['duration'])))} to fit its neighbour"
+    )
+
+
+def summary_captions(count: int, filename: str) -> str:
+    text = f"imported {count} caption{'s' if count != 1 else ''}"
+    return f"{text} from {filename}" if filename else text
 
 
 def summary_replace(count: int) -> str:

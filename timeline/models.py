@@ -9,27 +9,53 @@ from django.db.models import F, Q
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
+MEDIA_LAYERS = ("video", "audio")
+TEXT_LAYERS = ("text", "caption")
+
 
 class SegmentLayer(models.TextChoices):
     VIDEO = "video", "Video"
     AUDIO = "audio", "Audio"
+    TEXT = "text", "Text"
+    CAPTION = "caption", "Caption"
 
 
 class TimelineSegment(models.Model):
-    """`duration` seconds of a clip from its in-point `source_start`, placed at `start_time`."""
+    """`duration` seconds of a clip from its in-point `source_start`, placed at `start_time`;
+    or, on the text and caption layers, `text` shown for `duration` seconds from `start_time`.
+
+    What each field means for the picture and the sound: timeline/rules.py.
+    """
 
     Layer = SegmentLayer
+
+    class Fit(models.TextChoices):
+        FIT = "fit", "Fit (bars)"
+        FILL = "fill", "Fill (crop)"
+        BLUR = "blur", "Fit over a blurred fill"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="segments"
     )
-    clip = models.ForeignKey("clips.Clip", on_delete=models.CASCADE, related_name="segments")
+    # None on the text and caption layers (segment_clip_iff_media_layer).
+    clip = models.ForeignKey(
+        "clips.Clip", on_delete=models.CASCADE, related_name="segments", null=True, blank=True
+    )
     name = models.CharField(max_length=255, blank=True)
     layer = models.CharField(max_length=20, choices=Layer.choices, default=Layer.VIDEO)
     start_time = models.DecimalField(max_digits=10, decimal_places=3)
     source_start = models.DecimalField(max_digits=10, decimal_places=3, default=0)
     duration = models.DecimalField(max_digits=10, decimal_places=3)
+    volume = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("1"))
+    fade_in = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal("0"))
+    fade_out = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal("0"))
+    fit = models.CharField(max_length=8, choices=Fit.choices, default=Fit.BLUR)
+    # {"type": "crossfade"|…, "duration": seconds} on a video segment, else None.
+    transition = models.JSONField(null=True, blank=True, default=None)
+    duck = models.BooleanField(default=False)
+    # {content, font, size, color, background, x, y, align} on text and caption segments.
+    text = models.JSONField(null=True, blank=True, default=None)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,12 +79,40 @@ class TimelineSegment(models.Model):
                 name="segment_source_end_gt_0",
             ),
             models.CheckConstraint(
-                condition=Q(layer__in=SegmentLayer.values), name="segment_layer_valid"
+                condition=Q(layer__in=[*MEDIA_LAYERS, *TEXT_LAYERS]), name="segment_layer_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(layer__in=MEDIA_LAYERS, clip__isnull=False)
+                | Q(layer__in=TEXT_LAYERS, clip__isnull=True),
+                name="segment_clip_iff_media_layer",
+            ),
+            models.CheckConstraint(
+                condition=Q(layer__in=TEXT_LAYERS, text__isnull=False)
+                | Q(layer__in=MEDIA_LAYERS, text__isnull=True),
+                name="segment_text_iff_text_layer",
+            ),
+            models.CheckConstraint(
+                condition=Q(volume__gte=0, volume__lte=2), name="segment_volume_0_to_2"
+            ),
+            # fade_in + fade_out <= duration is the services' rule: SQLite would compare that
+            # sum as floating point and refuse exact millisecond values such as 0.1 + 0.2.
+            models.CheckConstraint(
+                condition=Q(fade_in__gte=0, fade_out__gte=0), name="segment_fades_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(fit__in=["fit", "fill", "blur"]), name="segment_fit_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(transition__isnull=True) | Q(layer="video"),
+                name="segment_transition_only_video",
+            ),
+            models.CheckConstraint(
+                condition=Q(duck=False) | Q(layer="audio"), name="segment_duck_only_audio"
             ),
         ]
 
     def __str__(self) -> str:
-        return self.name or f"segment at {self.start_time}s"
+        return self.name or f"{self.layer} segment at {self.start_time}s"
 
     @property
     def end_time(self) -> Decimal:

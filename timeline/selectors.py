@@ -16,7 +16,9 @@ from django.http import Http404
 
 from projects.models import Project, Role
 from projects.selectors import projects_visible_to, require_project_role
+from projects.templates import project_fit
 from timeline import changes
+from timeline.captions import Cue
 from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
 
 
@@ -120,4 +122,21 @@ def timeline_at_version(*, project: Project, version: int) -> list[dict[str, Any
         expected += 1
     if expected != version + 1:
         return None
-    return changes.ordered(state.values())
+    fit = project_fit(project.settings)
+    return changes.ordered(changes.with_defaults(segment, fit=fit) for segment in state.values())
+
+
+def caption_cues(*, project: Project) -> list[Cue]:
+    """The caption layer as subtitle cues, in time order (segment_project_layer_idx)."""
+    captions = TimelineSegment.objects.filter(
+        project=project, layer=TimelineSegment.Layer.CAPTION
+    ).order_by("start_time", "id")
+    return [
+        Cue(
+            start=segment.start_time,
+            end=segment.start_time + segment.duration,
+            content=(segment.text or {}).get("content", ""),
+            style={k: v for k, v in (segment.text or {}).items() if k in ("align", "x", "y")},
+        )
+        for segment in captions
+    ]

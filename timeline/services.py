@@ -19,18 +19,25 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from clips.models import Clip
 from common.errors import ErrorCode, ServiceError
 from projects.models import Project
+from projects.templates import project_fit
 from realtime import messages
 from realtime.broadcast import broadcast, project_group
-from timeline import changes
+from timeline import changes, rules
+from timeline.captions import Cue
 from timeline.changes import SEGMENT_FIELDS, segment_json
-from timeline.limits import segment_count_check, segment_end_check
-from timeline.models import DeletedSegment, TimelineChange, TimelineSegment
+from timeline.limits import max_segments, segment_count_check, segment_end_check
+from timeline.models import (
+    MEDIA_LAYERS,
+    TEXT_LAYERS,
+    DeletedSegment,
+    TimelineChange,
+    TimelineSegment,
+)
 from timeline.selectors import timeline_at_version, timeline_end, timeline_segments
 
 # Clip durations come from a probe rounded to milliseconds; forgive one millisecond of drift.
@@ -46,6 +53,11 @@ SNAPSHOT_EVERY = 100
 GONE_MESSAGE = "This segment was deleted in the meantime. Reload the timeline."
 
 
+VIDEO = TimelineSegment.Layer.VIDEO
+AUDIO = TimelineSegment.Layer.AUDIO
+CAPTION = TimelineSegment.Layer.CAPTION
+
+
 @dataclass
 class _Placed:
     """A segment as it will be saved, with where it came from for error messages."""
@@ -53,6 +65,9 @@ class _Placed:
     label: str
     details: dict[str, Any]
     segment: TimelineSegment
+    # The fields the request gave: checked strictly. Others are kept values, adapted to the
+    # edit when it makes them impossible (timeline/rules.py).
+    sent: frozenset[str] = frozenset()
 
     @property
     def end(self) -> Decimal:
@@ -97,16 +112,22 @@ def _check_limits(placed: _Placed) -> None:
     )
 
 
+def _is_still(clip: Clip) -> bool:
+    """A still image: a ready clip without a duration (its segments may be of any length)."""
+    return clip.duration is None and clip.status == Clip.Status.READY
+
+
 def _check_clip(
     placed: _Placed, clips: Mapping[uuid.UUID, Clip], *, bounds_code: str | None = None
 ) -> Clip:
-    """The segment's clip is in the project, usable, and the segment lies inside it.
+    """The segment's clip is in the project, usable, has sound if the segment is on the audio
+    layer, and the segment lies inside it (a still image has no end).
 
     `bounds_code` is CONFLICT for an edit of an existing segment: whether a trim leaves its
     clip depends on the fields someone else may just have changed.
     """
     segment = placed.segment
-    clip = clips.get(segment.clip_id)
+    clip = clips.get(segment.clip_id) if segment.clip_id is not None else None
     if clip is None:
         # The same answer for a missing clip and another user's clip: never leak existence.
         _error(
@@ -115,14 +136,25 @@ def _check_clip(
             placed.label,
             "the clip is not in this project's library. Add it to the project first.",
         )
-    if clip.status in UNUSABLE_CLIP_STATUSES or clip.duration is None:
+    still = _is_still(clip)
+    if clip.status in UNUSABLE_CLIP_STATUSES or (clip.duration is None and not still):
         reason = (
             "its processing failed; retry it or choose another clip."
             if clip.status == Clip.Status.FAILED
             else "its length is not known yet; wait until it is ready."
         )
         _error(placed.details, "clip_id", placed.label, f"the clip cannot be used because {reason}")
-    if segment.source_start + segment.duration > clip.duration + CLIP_END_TOLERANCE:
+    if segment.layer == AUDIO and (still or (clip.metadata or {}).get("has_audio") is False):
+        _error(
+            placed.details,
+            "layer",
+            placed.label,
+            f"the clip '{clip.name}' has no sound, so it cannot go on the audio layer. "
+            "Put it on the video layer, or choose a clip with sound.",
+        )
+    if clip.duration is not None and (
+        segment.source_start + segment.duration > clip.duration + CLIP_END_TOLERANCE
+    ):
         _error(
             placed.details,
             "duration",
@@ -133,6 +165,152 @@ def _check_clip(
             clip_duration=clip.duration,
         )
     return clip
+
+
+_NOT_SENT: Any = object()
+
+
+def _settle(
+    item: _Placed,
+    *,
+    text_given: Any = _NOT_SENT,
+    text_base: Mapping[str, Any] | None = None,
+) -> None:
+    """Apply the per-segment rules of timeline/rules.py to a segment about to be saved: refuse
+    a sent value that breaks one, adapt a kept value that the edit made impossible.
+
+    `text_given` is the `text` the request sent (partial: its keys go over `text_base`, the
+    stored text, over the layer's defaults).
+    """
+    segment = item.segment
+    sent = item.sent
+
+    def refuse(field: str, text: str, **extra: Any) -> NoReturn:
+        _error(item.details, field, item.label, text, **extra)
+
+    try:
+        if segment.layer not in TimelineSegment.Layer.values:
+            refuse("layer", f"layer must be one of {', '.join(TimelineSegment.Layer.values)}.")
+        if segment.layer in MEDIA_LAYERS:
+            if segment.clip_id is None:
+                refuse("clip_id", f"a {segment.layer} segment needs a clip: give clip_id.")
+            if text_given is not _NOT_SENT and text_given is not None:
+                refuse(
+                    "text",
+                    f"only text and caption segments carry text; a {segment.layer} segment's "
+                    "text is null.",
+                )
+            segment.text = None
+        else:
+            if "clip_id" in sent and segment.clip_id is not None:
+                refuse("clip_id", f"{segment.layer} segments have no clip; leave clip_id out.")
+            segment.clip = None
+            if "source_start" in sent and segment.source_start != 0:
+                refuse("source_start", f"{segment.layer} segments have no source: leave it 0.")
+            segment.source_start = Decimal(0)
+            given = None if text_given is _NOT_SENT else text_given
+            segment.text = rules.text_style(given, layer=segment.layer, base=text_base)
+        if segment.fit not in TimelineSegment.Fit.values:
+            refuse("fit", f"fit must be one of {', '.join(TimelineSegment.Fit.values)}.")
+        segment.volume = rules.volume(segment.volume)
+        if segment.layer in TEXT_LAYERS and segment.volume != rules.DEFAULT_VOLUME:
+            if "volume" in sent:
+                refuse("volume", "text has no sound: leave volume at 1.")
+            segment.volume = rules.DEFAULT_VOLUME
+        if segment.duck and segment.layer != AUDIO:
+            if "duck" in sent:
+                refuse("duck", "only audio segments duck under the video's sound.")
+            segment.duck = False
+        if segment.transition is not None and segment.layer != VIDEO:
+            if "transition" in sent:
+                refuse("transition", "only video segments have a transition; leave it null.")
+            segment.transition = None
+        segment.transition = rules.transition(segment.transition)
+        fade_in = rules.seconds(segment.fade_in, "fade_in")
+        fade_out = rules.seconds(segment.fade_out, "fade_out")
+        for name, value in (("fade_in", fade_in), ("fade_out", fade_out)):
+            if value < 0:
+                refuse(name, f"{name} must be 0 seconds or more.")
+        if fade_in + fade_out > segment.duration:
+            fades_sent = [name for name in ("fade_in", "fade_out") if name in sent]
+            if fades_sent:
+                refuse(
+                    fades_sent[0],
+                    f"fade_in + fade_out ({fade_in + fade_out} s) is longer than the segment "
+                    f"({segment.duration} s). Shorten the fades.",
+                )
+            fade_in, fade_out = rules.fades_fitted(fade_in, fade_out, segment.duration)
+        segment.fade_in, segment.fade_out = fade_in, fade_out
+    except rules.RuleError as exc:
+        refuse(exc.field, exc.text, **exc.details)
+
+
+def _default_name(segment: TimelineSegment, clip: Clip | None) -> None:
+    if segment.name:
+        return
+    if clip is not None:
+        segment.name = clip.name
+    elif segment.text is not None:
+        segment.name = rules.text_name(segment.layer, segment.text)
+
+
+def _fit_transition(item: _Placed, previous: TimelineSegment | None) -> bool:
+    """Check the segment's transition against the video segment before it (None: no video
+    segment ends exactly where this one starts). A sent transition that does not fit is
+    refused; a kept one is shortened or removed. True if the transition was changed."""
+    segment = item.segment
+    transition = segment.transition
+    if transition is None:
+        return False
+    sent = "transition" in item.sent
+    if previous is None:
+        if sent:
+            _error(
+                item.details,
+                "transition",
+                item.label,
+                "a transition needs a video segment that ends exactly where this one starts "
+                f"({changes.clock(segment.start_time)}), and none does. Place the segments "
+                "end to end, or leave transition null.",
+            )
+        segment.transition = None
+        return True
+    limit = rules.transition_limit(previous.duration, segment.duration)
+    if rules.transition_duration(transition) > limit:
+        if sent:
+            _error(
+                item.details,
+                "transition.duration",
+                item.label,
+                f"the transition ({rules.transition_duration(transition)} s) is longer than the "
+                f"shorter of the two segments it joins ({limit} s). Make it at most {limit} s.",
+                max_duration=limit,
+            )
+        segment.transition = {**transition, "duration": float(limit)}
+        return True
+    return False
+
+
+def _settle_transitions(placed: Iterable[_Placed]) -> None:
+    """Every transition of a whole segment list (video segments already do not overlap)."""
+    video = [p for p in placed if p.segment.layer == VIDEO]
+    ending_at = {p.end: p.segment for p in video}
+    for item in video:
+        _fit_transition(item, ending_at.get(item.segment.start_time))
+
+
+def _previous_video(project: Project, segment: TimelineSegment) -> TimelineSegment | None:
+    """The video segment that ends exactly where `segment` starts, or None. Video segments do
+    not overlap, so only the last one starting before it can (segment_project_layer_idx)."""
+    before = (
+        TimelineSegment.objects.filter(
+            project=project, layer=VIDEO, start_time__lt=segment.start_time
+        )
+        .exclude(pk=segment.pk)
+        .order_by("-start_time")
+        .first()
+    )
+    return before if before is not None and before.end_time == segment.start_time else None
 
 
 def _overlap_text(label: str, start: Decimal, end: Decimal) -> str:
@@ -169,17 +347,18 @@ def _check_fits(item: _Placed, project: Project) -> None:
     if segment.layer != TimelineSegment.Layer.VIDEO:
         return
     end = segment.start_time + segment.duration
-    # segment_project_layer_idx: the video segments starting before this one ends.
+    # One range read on segment_project_layer_idx, the end compared here: SQLite would add
+    # start_time + duration as floating point (0.1 + 0.2 > 0.3) and see touching as overlap.
+    # Video segments do not overlap each other, so only the last one starting before this one
+    # ends can overlap it, if any does.
     other = (
-        TimelineSegment.objects.filter(
-            project=project, layer=TimelineSegment.Layer.VIDEO, start_time__lt=end
-        )
+        TimelineSegment.objects.filter(project=project, layer=VIDEO, start_time__lt=end)
         .exclude(pk=segment.pk)
-        .alias(ends_at=F("start_time") + F("duration"))
-        .filter(ends_at__gt=segment.start_time)
-        .order_by("start_time")
+        .order_by("-start_time")
         .first()
     )
+    if other is not None and other.end_time <= segment.start_time:
+        other = None
     if other is not None:
         _error(
             item.details,
@@ -295,8 +474,9 @@ def _end_after(
     return None
 
 
-def _project_clips(project: Project, clip_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Clip]:
-    return {clip.pk: clip for clip in Clip.objects.filter(project=project, pk__in=set(clip_ids))}
+def _project_clips(project: Project, clip_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Clip]:
+    wanted = {clip_id for clip_id in clip_ids if clip_id is not None}
+    return {clip.pk: clip for clip in Clip.objects.filter(project=project, pk__in=wanted)}
 
 
 def _write_list(
@@ -319,39 +499,88 @@ def _write_list(
     return changes.ordered(segment_json(p.segment) for p in placed), removed
 
 
+def _adapt_neighbours(
+    project: Project, *, user: Any, ends: Iterable[Decimal], exclude: uuid.UUID
+) -> None:
+    """After a video segment moved, shrank, left the layer or went: the transitions of the
+    video segments starting where it ended may have lost their previous segment or become too
+    long. Each one adapted is a version of its own (an `update` of that segment)."""
+    ends = set(ends)
+    if not ends:
+        return
+    starting = (
+        TimelineSegment.objects.filter(
+            project=project, layer=VIDEO, start_time__in=ends, transition__isnull=False
+        )
+        .exclude(pk=exclude)
+        .order_by("start_time")
+    )
+    for segment in starting:
+        item = _Placed(label="A following segment", details={}, segment=segment)
+        if not _fit_transition(item, _previous_video(project, segment)):
+            continue
+        segment.save(update_fields=["transition", "updated_at"])
+        _commit_version(
+            project,
+            by=user,
+            change=_Change(
+                kind=TimelineChange.Kind.UPDATE,
+                summary=changes.summary_transition_adapted(segment),
+                op="update",
+                segment=segment,
+                end=project.total_duration,
+            ),
+        )
+
+
 def timeline_replace(
     *, project: Project, user: Any, version: int, segments: list[dict[str, Any]]
 ) -> Project:
     """Replace the project's whole timeline with `segments`, if nobody saved since `version`.
 
-    A segment that names the id of one of this timeline's segments keeps that id; any
-    other segment gets a new one. Nothing is saved unless every segment is valid.
+    A segment that names the id of one of this timeline's segments keeps that id, and keeps
+    the stored value of every field it leaves out (so a client that does not know a field
+    does not reset it); any other segment gets a new id and the defaults. Nothing is saved
+    unless every segment is valid.
     """
     segment_count_check(len(segments))
     with transaction.atomic():
         locked = _lock_project(project, version)
         existing = {s.pk: s for s in TimelineSegment.objects.filter(project=locked)}
-        clips = _project_clips(locked, (data["clip_id"] for data in segments))
+        clips = _project_clips(locked, (data.get("clip_id") for data in segments))
+        fit = project_fit(locked.settings)
 
         placed: list[_Placed] = []
         kept: set[uuid.UUID] = set()
         for index, data in enumerate(segments):
             segment_id = data.get("id")
+            stored_text = None
             if segment_id in existing and segment_id not in kept:
                 kept.add(segment_id)
                 segment = existing[segment_id]
+                stored_text = segment.text
             else:
-                segment = TimelineSegment(project=locked)
+                segment = TimelineSegment(project=locked, fit=fit)
             for name in SEGMENT_FIELDS:
-                if name in data:
+                if name in data and name != "text":
                     setattr(segment, name, data[name])
-            item = _Placed(label=f"segments[{index}]", details={"segment": index}, segment=segment)
+            item = _Placed(
+                label=f"segments[{index}]",
+                details={"segment": index},
+                segment=segment,
+                sent=frozenset(data),
+            )
+            _settle(
+                item,
+                text_given=data.get("text", _NOT_SENT),
+                text_base=None if "text" in data else stored_text,
+            )
             _check_limits(item)
-            clip = _check_clip(item, clips)
-            if not segment.name:
-                segment.name = clip.name
+            clip = _check_clip(item, clips) if segment.layer in MEDIA_LAYERS else None
+            _default_name(segment, clip)
             placed.append(item)
         _check_no_video_overlap(placed)
+        _settle_transitions(placed)
 
         listed, removed = _write_list(locked, placed, existing)
         change = _Change(
@@ -373,13 +602,25 @@ def segment_create(*, project: Project, user: Any, **fields: Any) -> TimelineSeg
     with transaction.atomic():
         locked = _lock_project(project, None)
         segment_count_check(TimelineSegment.objects.filter(project=locked).count() + 1)
-        segment = TimelineSegment(project=locked, **fields)
-        item = _Placed(label="This segment", details={"segment": None}, segment=segment)
+        values = {name: value for name, value in fields.items() if name != "text"}
+        segment = TimelineSegment(project=locked, **{"fit": project_fit(locked.settings), **values})
+        item = _Placed(
+            label="This segment",
+            details={"segment": None},
+            segment=segment,
+            sent=frozenset(fields),
+        )
+        _settle(item, text_given=fields.get("text", _NOT_SENT))
         _check_limits(item)
-        clip = _check_clip(item, _project_clips(locked, [segment.clip_id]))
-        if not segment.name:
-            segment.name = clip.name
+        clip = (
+            _check_clip(item, _project_clips(locked, [segment.clip_id]))
+            if segment.layer in MEDIA_LAYERS
+            else None
+        )
+        _default_name(segment, clip)
         _check_fits(item, locked)
+        if segment.transition is not None:
+            _fit_transition(item, _previous_video(locked, segment))
         segment.save(force_insert=True)
         change = _Change(
             kind=TimelineChange.Kind.CREATE,
@@ -397,7 +638,12 @@ def segment_update(
     *, segment: TimelineSegment, user: Any, version: int | None = None, **fields: Any
 ) -> TimelineSegment:
     """Change some of one segment's fields (only those given), with the same rules as a
-    whole-timeline save. 409 if the segment is gone or the change no longer fits."""
+    whole-timeline save. 409 if the segment is gone or the change no longer fits.
+
+    A `text` given here is partial: its keys replace those of the stored text. If the edit
+    moves, shortens or removes a video segment, the transitions into the segments that
+    started where it ended are adapted, each as a version of its own after this one.
+    """
     unknown = set(fields) - set(SEGMENT_FIELDS)
     if unknown:
         raise ServiceError(f"These segment fields cannot be changed: {', '.join(sorted(unknown))}.")
@@ -416,30 +662,40 @@ def segment_update(
         stored_clip = current.clip
         details = {"segment": segment_json(current), "current_version": locked.timeline_version}
         for name, value in fields.items():
-            setattr(current, name, value)
+            if name != "text":
+                setattr(current, name, value)
+        item = _Placed(
+            label="This segment", details=details, segment=current, sent=frozenset(fields)
+        )
+        _settle(item, text_given=fields.get("text", _NOT_SENT), text_base=before["text"])
         changed = {name for name in SEGMENT_FIELDS if getattr(current, name) != before[name]}
         if "clip_id" in changed and "name" not in fields:
             current.name = ""
-        item = _Placed(label="This segment", details=details, segment=current)
         if changed & {"start_time", "duration"}:
             _check_limits(item)
         clip = stored_clip
         # A segment already lies inside its clip: check again only what this edit changes.
-        if changed & {"clip_id", "source_start", "duration"}:
+        if current.layer in MEDIA_LAYERS and (
+            changed & {"clip_id", "source_start", "duration", "layer"}
+        ):
             clips = (
                 _project_clips(locked, [current.clip_id])
-                if "clip_id" in changed
+                if "clip_id" in changed or clip is None
                 else {clip.pk: clip}
             )
             clip = _check_clip(item, clips, bounds_code=ErrorCode.CONFLICT)
-        if not current.name:
-            current.name = clip.name
+        _default_name(current, clip if current.layer in MEDIA_LAYERS else None)
         if changed & {"layer", "start_time", "duration"}:
             _check_fits(item, locked)
+        if current.transition is not None and (
+            changed & {"layer", "start_time", "duration", "transition"}
+        ):
+            _fit_transition(item, _previous_video(locked, current))
         current.save(update_fields=[*SEGMENT_FIELDS, "updated_at"])
+        clip_names = {clip.pk: clip.name} if clip is not None else {}
         change = _Change(
             kind=TimelineChange.Kind.UPDATE,
-            summary=changes.summary_update(before, current, {clip.pk: clip.name}),
+            summary=changes.summary_update(before, current, clip_names),
             op="update",
             segment=current,
             end=_end_after(
@@ -449,6 +705,11 @@ def segment_update(
             ),
         )
         _commit_version(locked, by=user, change=change)
+        if before["layer"] == VIDEO and changed & {"layer", "start_time", "duration"}:
+            ends = {before["start_time"] + before["duration"]}
+            if current.layer == VIDEO:
+                ends.add(current.end_time)
+            _adapt_neighbours(locked, user=user, ends=ends, exclude=current.pk)
     current.project = locked
     return current
 
@@ -473,6 +734,10 @@ def segment_delete(*, segment: TimelineSegment, user: Any, version: int | None =
         )
         _commit_version(locked, by=user, change=change)
         _bury(locked, [segment_id])
+        if current.layer == VIDEO:
+            _adapt_neighbours(
+                locked, user=user, ends=[current.start_time + current.duration], exclude=segment_id
+            )
 
 
 def timeline_restore(*, project: Project, user: Any, version: int) -> Project:
@@ -480,7 +745,8 @@ def timeline_restore(*, project: Project, user: Any, version: int) -> Project:
 
     Segments keep their ids (deleted ones come back under their old id). Segments whose clip
     has since been deleted are left out, and the summary says how many: a restore must stay
-    possible after a clip is gone, and their media no longer exists to show.
+    possible after a clip is gone, and their media no longer exists to show. A transition
+    into a segment left out is removed.
     """
     with transaction.atomic():
         locked = _lock_project(project, None)
@@ -491,23 +757,32 @@ def timeline_restore(*, project: Project, user: Any, version: int) -> Project:
                 "Choose a version from the history list.",
                 {"field": "version", "current_version": locked.timeline_version},
             )
-        clips = _project_clips(locked, (uuid.UUID(s["clip_id"]) for s in state))
+        clips = _project_clips(
+            locked, (uuid.UUID(s["clip_id"]) for s in state if s.get("clip_id") is not None)
+        )
         existing = {s.pk: s for s in TimelineSegment.objects.filter(project=locked)}
+        fit = project_fit(locked.settings)
         placed: list[_Placed] = []
         dropped = 0
         for index, data in enumerate(state):
             values = changes.segment_fields_from_json(data)
-            if values["clip_id"] not in clips:
+            if values.get("clip_id") is not None and values["clip_id"] not in clips:
                 dropped += 1
                 continue
             segment_id = uuid.UUID(data["id"])
-            segment = existing.get(segment_id) or TimelineSegment(id=segment_id, project=locked)
+            segment = existing.get(segment_id) or TimelineSegment(
+                id=segment_id, project=locked, fit=fit
+            )
+            text_base = values.pop("text", None) or segment.text
             for name, value in values.items():
                 setattr(segment, name, value)
             item = _Placed(label=f"segments[{index}]", details={"segment": index}, segment=segment)
-            _check_clip(item, clips)
+            _settle(item, text_base=text_base)
+            if segment.layer in MEDIA_LAYERS:
+                _check_clip(item, clips)
             placed.append(item)
         _check_no_video_overlap(placed)
+        _settle_transitions(placed)
 
         listed, removed = _write_list(locked, placed, existing)
         change = _Change(
@@ -527,6 +802,13 @@ def timeline_recompute(*, project: Project, by: Any = None) -> Decimal:
     the version, make `total_duration` true again and tell every open editor the new list."""
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
+        # Transitions into the segments that followed a vanished one lose their cut.
+        video = list(timeline_segments(project_id=locked.pk).filter(layer=VIDEO))
+        ending_at = {s.end_time: s for s in video}
+        for segment in video:
+            item = _Placed(label="", details={}, segment=segment)
+            if _fit_transition(item, ending_at.get(segment.start_time)):
+                segment.save(update_fields=["transition", "updated_at"])
         change = _Change(
             kind=TimelineChange.Kind.CLIP_REMOVED,
             summary=changes.summary_clip_removed(),
@@ -545,3 +827,61 @@ def clip_segments_delete(*, clip: Clip, by: Any = None) -> None:
     deleted, _ = TimelineSegment.objects.filter(clip=clip).delete()
     if deleted:
         timeline_recompute(project=clip.project, by=by)
+
+
+def captions_import(
+    *, project: Project, user: Any, cues: list[Cue], filename: str = "", version: int | None = None
+) -> Project:
+    """Make `cues` the project's caption layer, as one version: every caption segment there was
+    goes, one caption segment per cue comes. The new captions take the look (font, size,
+    colours, place) of the first caption there was, else the caption defaults; a cue's own
+    WebVTT settings (align, position, line) go over that."""
+    with transaction.atomic():
+        locked = _lock_project(project, version)
+        existing = list(
+            TimelineSegment.objects.filter(project=locked, layer=CAPTION).order_by("start_time")
+        )
+        others = TimelineSegment.objects.filter(project=locked).exclude(layer=CAPTION).count()
+        limit = max_segments()
+        if others + len(cues) > limit:
+            raise ServiceError(
+                f"These subtitles have {len(cues)} cues, and with the other {others} segments the "
+                f"timeline would hold more than {limit}. Split the file or remove "
+                "segments first.",
+                {"cues": len(cues), "max_segments": limit},
+            )
+        look = dict(existing[0].text or {}) if existing else {}
+        look.pop("content", None)
+        fit = project_fit(locked.settings)
+        placed: list[_Placed] = []
+        for number, cue in enumerate(cues, start=1):
+            segment = TimelineSegment(
+                project=locked,
+                layer=CAPTION,
+                start_time=cue.start,
+                duration=cue.end - cue.start,
+                fit=fit,
+            )
+            where = f"line {cue.line}" if cue.line else f"cue {number}"
+            item = _Placed(
+                label=f"The cue at {where}",
+                details={"cue": number, "line": cue.line},
+                segment=segment,
+                sent=frozenset({"text"}),
+            )
+            _settle(item, text_given={**cue.style, "content": cue.content}, text_base=look)
+            _check_limits(item)
+            _default_name(segment, None)
+            placed.append(item)
+        removed = [segment.pk for segment in existing]
+        TimelineSegment.objects.filter(pk__in=removed).delete()
+        TimelineSegment.objects.bulk_create([item.segment for item in placed], batch_size=500)
+        change = _Change(
+            kind=TimelineChange.Kind.REPLACE,
+            summary=changes.summary_captions(len(placed), filename),
+            op="replace",
+            segments=[segment_json(s) for s in timeline_segments(project_id=locked.pk)],
+        )
+        _commit_version(locked, by=user, change=change)
+        _bury(locked, removed)
+    return locked

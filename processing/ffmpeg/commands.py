@@ -270,6 +270,10 @@ def transcode_args(
         *maps,
         *_video_filter(width, height),
         *codecs,
+        # One output frame per source frame: never duplicate frames to fill a constant rate the
+        # source only claims (a sparse file would otherwise cost hours); browsers play VFR.
+        "-fps_mode",
+        "passthrough",
         *_clean_metadata(),
         *_threads(),
         _out(dest),

@@ -111,6 +111,21 @@ def test_it_refuses_an_empty_timeline(api, project):
 
 
 @pytest.mark.django_db
+def test_it_starts_an_export_of_a_timeline_with_captions(api, project, clip_of, sources):
+    # Segments without a clip (text, captions) do not stop the export of the clips.
+    lay_out(project, [{"clip": clip_of(sources.video(seconds=2)), "start": 0, "duration": 1}])
+    api.post(
+        f"/api/projects/{project.pk}/timeline/segments",
+        {"layer": "caption", "start_time": 0, "duration": 1, "text": {"content": "Hi"}},
+        format="json",
+    )
+
+    response = api.post(export_url(project), {}, format="json")
+
+    assert response.status_code == 202, response.json()
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_timeline_with_clips_not_ready(api, project, clip_of, sources):
     clip = clip_of(sources.video(seconds=2), "holiday.mp4")
     lay_out(project, [{"clip": clip, "start": 0, "duration": 1}])

@@ -233,3 +233,148 @@ def test_it_explains_which_youtube_rule_the_timeline_breaks(api, project, parts,
     assert error["code"] == "VALIDATION_ERROR"
     assert error["details"]["rule"] == rule
     assert error["message"].startswith("These segments cannot become YouTube chapters")
+
+
+# --- Sound, picture, transitions and text in OTIO -----------------------------------------------
+
+
+def full_segments(project: Project) -> list[tuple]:
+    """Every field a segment carries but its id, in timeline order."""
+    return [
+        (
+            str(s.clip_id), s.name, s.layer, s.start_time, s.source_start, s.duration, s.volume,
+            s.fade_in, s.fade_out, s.fit, s.transition, s.duck, s.text,
+        )
+        for s in TimelineSegment.objects.filter(project=project).order_by(
+            "layer", "start_time", "name"
+        )
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def dressed(api, project, library):
+    beach, music = library
+    clip = str(beach.pk)
+    response = api.post(
+        f"/api/projects/{project.pk}/timeline",
+        {
+            "version": 0,
+            "segments": [
+                {"clip_id": clip, "start_time": 0, "duration": 3, "volume": 0.8, "fade_in": 0.5,
+                 "fit": "fill"},
+                {"clip_id": clip, "start_time": 3, "source_start": 5, "duration": 2.5,
+                 "transition": {"type": "crossfade", "duration": 1}},
+                {"clip_id": clip, "start_time": 5.5, "source_start": 10, "duration": 2,
+                 "transition": {"type": "dip_to_white", "duration": 0.25}, "fade_out": 1,
+                 "fit": "fit"},
+                {"clip_id": str(music.pk), "layer": "audio", "start_time": 0, "duration": 7.5,
+                 "volume": 0.4, "duck": True, "fade_in": 2, "fade_out": 2},
+                {"layer": "text", "start_time": 0.5, "duration": 2, "fade_in": 0.3,
+                 "text": {"content": "Beach day\nPart 1", "font": "bebas-neue", "size": 150,
+                          "color": "#FFCC00", "background": None, "x": 0.1, "y": 0.2,
+                          "align": "left"}},
+                {"layer": "text", "start_time": 1, "duration": 3, "text": {"content": "Overlap"}},
+                {"layer": "caption", "start_time": 3, "duration": 1.5,
+                 "text": {"content": "Waves & wind", "background": "#00000080"}},
+            ],
+        },
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 200, response.json()
+    return project
+
+
+def test_it_writes_transitions_and_text_in_otio_schemas(api, dressed):
+    response = api.get(f"/api/projects/{dressed.pk}/timeline.otio")
+
+    timeline = otio.adapters.read_from_string(response.content.decode(), "otio_json")
+    video, *text_tracks = timeline.video_tracks()
+    assert [type(item).__name__ for item in video] == [
+        "Clip", "Transition", "Clip", "Transition", "Clip",
+    ]  # fmt: skip
+    dissolve, dip = video[1], video[3]
+    assert dissolve.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve
+    assert (dissolve.in_offset.to_seconds(), dissolve.out_offset.to_seconds()) == (0.5, 0.5)
+    assert dip.transition_type == otio.schema.TransitionTypes.Custom
+    assert dip.metadata["clip_sequencer"]["type"] == "dip_to_white"
+    # Transitions take no time: the third clip still starts at 5.5 s.
+    assert video.range_of_child_at_index(4).start_time.to_seconds() == pytest.approx(5.5)
+    assert video[0].metadata["clip_sequencer"]["volume"] == 0.8
+    assert [t.name for t in text_tracks] == ["Text 1", "Text 2", "Captions 1"]
+    title = text_tracks[0][1]
+    assert title.media_reference.generator_kind == "text"
+    assert title.media_reference.parameters["content"] == "Beach day\nPart 1"
+    assert text_tracks[0].range_of_child_at_index(1).start_time.to_seconds() == 0.5
+    (audio,) = timeline.audio_tracks()
+    assert audio[0].metadata["clip_sequencer"]["duck"] is True
+
+
+def test_it_reads_every_field_back_from_its_own_otio(api, dressed):
+    before = full_segments(dressed)
+    document = api.get(f"/api/projects/{dressed.pk}/timeline.otio").content
+    lay_out(dressed, [])
+
+    response = api.post(
+        f"/api/projects/{dressed.pk}/timeline/import-otio",
+        data=document,
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert full_segments(dressed) == before
+
+
+def test_it_takes_another_editors_dissolve_as_a_crossfade_that_fits(api, project, library):
+    # The media are matched to the library's beach.mp4 by name.
+    track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    rate = 25
+    for start in (0, 100):
+        track.append(
+            otio.schema.Clip(
+                name=f"shot {start}",
+                media_reference=otio.schema.ExternalReference(target_url="file:///beach.mp4"),
+                source_range=otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(50, rate)
+                ),
+            )
+        )
+    # Three seconds, all after the cut: longer than either 2-second shot.
+    track.insert(
+        1,
+        otio.schema.Transition(
+            transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+            in_offset=otio.opentime.RationalTime(0, rate),
+            out_offset=otio.opentime.RationalTime(75, rate),
+        ),
+    )
+    timeline = otio.schema.Timeline()
+    timeline.tracks.append(track)
+
+    response = api.post(
+        f"/api/projects/{project.pk}/timeline/import-otio",
+        data=otio.adapters.write_to_string(timeline, "otio_json"),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.json()
+    first, second = response.json()["segments"]
+    assert first["transition"] is None
+    assert second["transition"] == {"type": "crossfade", "duration": 2}
+    assert second["start_time"] == 2
+
+
+def test_it_refuses_an_otio_text_that_breaks_the_rules(api, dressed):
+    document = json.loads(api.get(f"/api/projects/{dressed.pk}/timeline.otio").content)
+    text_track = next(t for t in document["tracks"]["children"] if t["name"] == "Text 1")
+    clip = next(c for c in text_track["children"] if c["OTIO_SCHEMA"].startswith("Clip"))
+    reference = clip["media_references"][clip["active_media_reference_key"]]
+    reference["parameters"]["font"] = "Wingdings"
+
+    response = api.post(
+        f"/api/projects/{dressed.pk}/timeline/import-otio",
+        data=json.dumps(document),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == "text.font"

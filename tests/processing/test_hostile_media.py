@@ -198,3 +198,64 @@ def test_it_fails_the_clip_of_a_hostile_header_at_probe(
     assert clip.metadata["error_code"] == "INVALID_FILE_FORMAT"
     assert decode_calls == []
     assert not ProcessingJob.objects.filter(clip=clip, job_type="thumbnail").exists()
+
+
+def _sparse(dest: Path, *, size: str, seconds_apart: float) -> Path:
+    """11 real frames whose timestamps claim 240 fps (two frames 1/240 s apart) but are spread
+    `seconds_apart` apart: a sparse file that a constant-rate transcode would fill with copies."""
+    step = round(seconds_apart * 240)
+    run_ffmpeg(
+        [
+            "ffmpeg", "-y", "-v", "error", "-f", "lavfi",
+            "-i", f"testsrc2=size={size}:rate=240", "-frames:v", "11",
+            "-vf", f"setpts='if(eq(N,0),0,if(eq(N,1),1,N*{step}))'",
+            "-c:v", "libx264", "-g", "1", "-crf", "10",
+            "-fps_mode", "passthrough", "-video_track_timescale", "14400", str(dest),
+        ]
+    )  # fmt: skip
+    return dest
+
+
+def _frames(path: Path) -> int:
+    probe = run_ffprobe_json(ffprobe_args(path, extra=["-count_packets", "-select_streams", "v:0"]))
+    return int(probe["streams"][0]["nb_read_packets"])
+
+
+def test_it_rejects_eleven_frames_claiming_a_minute_at_240_fps_before_decoding_it(
+    tmp_path: Path, decode_calls: list[list[str]]
+) -> None:
+    path = _sparse(tmp_path / "sparse.mp4", size="1280x720", seconds_apart=5.45)
+    probe = run_ffprobe_json(ffprobe_args(path))
+    assert probe["streams"][0]["r_frame_rate"] == "240/1"
+    assert 50 < float(probe["format"]["duration"]) < 70
+    # Enough bytes per second to pass the duration check: only the frame count gives it away.
+    assert path.stat().st_size / 60 > processing.media.MIN_BYTES_PER_SECOND
+
+    with pytest.raises(processing.media.ServiceError) as error:
+        media_validate(path)
+
+    assert error.value.code == "INVALID_FILE_FORMAT"
+    assert "holds 11 frames" in error.value.message
+    assert decode_calls == []
+
+
+def test_it_transcodes_a_sparse_file_to_its_real_frames_only(tmp_path: Path) -> None:
+    source = _sparse(tmp_path / "sparse.mp4", size="160x120", seconds_apart=1)
+    dest = tmp_path / "proxy.mp4"
+
+    run_ffmpeg(commands.proxy_args(source, dest, width=160, height=120), timeout=120)
+
+    assert _frames(source) == 11
+    assert _frames(dest) == 11
+
+
+def test_it_accepts_one_picture_over_a_long_audio_track(tmp_path: Path) -> None:
+    picture, path = tmp_path / "cover.png", tmp_path / "cover.mp4"
+    run_ffmpeg(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240",
+                "-frames:v", "1", str(picture)])  # fmt: skip
+    run_ffmpeg(["ffmpeg", "-v", "error", "-i", str(picture), "-f", "lavfi",
+                "-i", "sine=duration=20", "-c:v", "libx264", "-c:a", "aac", str(path)])  # fmt: skip
+
+    info = media_validate(path)
+
+    assert info["frame_count"] == 1 and info["duration"] == pytest.approx(20, abs=0.1)

@@ -166,7 +166,8 @@ def test_it_fails_an_unreadable_file_and_deletes_its_bytes(
     assert reason in clip.error_message
     assert clip.metadata["error_code"] == "INVALID_FILE_FORMAT"
     assert clip.file_path == "" and clip.file_size is None
-    assert not default_storage.exists(f"clips/{clip.pk}/original")
+    # Deleted once the failed clip is committed (never before: a rollback would keep the row).
+    wait_for(lambda: not default_storage.exists(f"clips/{clip.pk}/original"), timeout=30)
     assert User.objects.get(pk=owner.pk).storage_used == 0
     probe = ProcessingJob.objects.get(clip=clip, job_type="probe")
     assert probe.status == "failed" and reason in probe.error_message

@@ -40,7 +40,9 @@ def test_it_keeps_the_description_template_and_settings(api: Any) -> None:
     project = Project.objects.get(pk=response.json()["id"])
     assert project.description == "Best goals"
     assert project.template == "highlights"
-    assert project.settings == {"resolution": "1920x1080", "fps": 30}
+    # The template's presets, and the settings sent beside them.
+    assert project.settings["canvas"] == "16:9"
+    assert (project.settings["resolution"], project.settings["fps"]) == ("1920x1080", 30)
 
 
 def test_it_ignores_read_only_fields(api: Any) -> None:

@@ -41,6 +41,16 @@ def test_it_shows_the_segments_in_time_order(api: Any, project: Project, clip: C
 
     body = api.get(url(project)).json()
 
+    # Sound, picture and text fields show their defaults.
+    defaults = {
+        "volume": 1,
+        "fade_in": 0,
+        "fade_out": 0,
+        "fit": "blur",
+        "transition": None,
+        "duck": False,
+        "text": None,
+    }
     assert body["version"] == 4
     assert body["duration"] == 5.5
     assert body["segments"] == [
@@ -52,6 +62,7 @@ def test_it_shows_the_segments_in_time_order(api: Any, project: Project, clip: C
             "start_time": 0,
             "source_start": 0,
             "duration": 2.5,
+            **defaults,
         },
         {
             "id": str(second.id),
@@ -61,6 +72,7 @@ def test_it_shows_the_segments_in_time_order(api: Any, project: Project, clip: C
             "start_time": 2.5,
             "source_start": 1.25,
             "duration": 3,
+            **defaults,
         },
     ]
 

@@ -247,7 +247,7 @@ def test_it_rejects_a_clip_from_elsewhere_without_telling_whose(
 
 @pytest.mark.parametrize(
     ("status", "duration"),
-    [("uploading", None), ("processing", None), ("failed", "10.000"), ("ready", None)],
+    [("uploading", None), ("processing", None), ("failed", "10.000")],
 )
 def test_it_rejects_a_clip_whose_length_is_not_known(
     api: Any, project: Project, status: str, duration: str | None

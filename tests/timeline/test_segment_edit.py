@@ -11,6 +11,17 @@ from projects.models import Project
 from tests.projects.factories import make_clip, make_project
 from timeline.models import TimelineSegment
 
+# What a segment shows for the fields it was never given.
+DEFAULTS = {
+    "volume": 1.0,
+    "fade_in": 0.0,
+    "fade_out": 0.0,
+    "fit": "blur",
+    "transition": None,
+    "duck": False,
+    "text": None,
+}
+
 
 def url(segment: TimelineSegment | uuid.UUID) -> str:
     return f"/api/timeline/segments/{getattr(segment, 'id', segment)}"
@@ -152,6 +163,7 @@ def test_it_refuses_to_overlap_another_video_segment(
         "start_time": 0.0,
         "source_start": 0.0,
         "duration": 2.0,
+        **DEFAULTS,
     }
     assert error["details"]["current_version"] == 3
     first.refresh_from_db()
@@ -289,6 +301,7 @@ def test_it_tells_everyone_watching_the_project(
                 "start_time": 0.0,
                 "source_start": 0.0,
                 "duration": 2.0,
+                **DEFAULTS,
             },
         },
     ]
