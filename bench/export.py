@@ -1,17 +1,24 @@
-"""`make bench-export`: our export job against one hand-written FFmpeg command, MoviePy and melt.
+"""`make bench-export`: our export job measured against references run in the same session.
 
-Same sources for everyone: ten 1080p30 H.264/AAC clips of 10 s (2 s GOPs), one 6 s segment of
-each, in-points off the keyframes, laid end to end (60 s, 1800 frames), 1080p30 output with the
-same x264 preset and CRF. Each contender runs as a child process; wall time is measured around
-it, CPU time and peak memory come from wait4() (the child and every process it waited for).
-Our export is measured around `job_run` only (Django start-up and the test database are not
-the export), inside a child that uses a throwaway SQLite database and media folder.
+1. Ten 1080p30 H.264/AAC clips of 10 s (2 s GOPs), one 6 s segment of each, in-points off the
+   keyframes, end to end (60 s): our export against one hand-written FFmpeg command (and
+   MoviePy and melt). CPU time is the figure that counts: chunks run side by side, so wall
+   time depends on how many cores are free.
+2. Scale: 100 and 500 one-second segments of the same clips: the peak summed RSS of every
+   FFmpeg running at once, and CPU time per output second against the 10-segment export.
+3. Incremental: one segment of the 100-segment timeline changed, exported again: CPU against
+   the full export; frames, duration and loudness against a fresh export with nothing cached.
+4. Scale-out: the 60 s export by one worker process pinned to one core (taskset), then by two
+   each pinned to its own core, on PostgreSQL and a private redis-server: wall-time ratio.
+5. Smart path: ten copy-eligible clips exported with the smart path on and off.
 
-Then the smart path: ten copy-eligible clips (same encoder settings, 0.5 s closed GOPs, cuts
-on keyframes), exported by the same job with the smart path on and switched off.
+Each contender runs as a child process. Ours runs in a child with its own database and media
+folder and Dramatiq worker threads (2, the export worker's default), timed around the export
+only; CPU comes from getrusage (the child and every FFmpeg it waited for); FFmpeg memory is
+sampled from /proc every 20 ms while the export runs.
 
 Usage: python bench/export.py [--workdir var/bench-export] [--preset veryfast] [--crf 20]
-                             [--repeat 2] [--skip moviepy,melt,smart]
+                              [--repeat 2] [--scale 100,500] [--skip moviepy,melt,smart,...]
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +44,8 @@ RATE = 30
 # In-points off the 2 s keyframe grid and between frames (0.55 s is frame 16.5).
 IN_POINTS = [round(0.55 + 0.3 * i, 3) for i in range(CLIPS)]
 SMART_IN_POINTS = [0.5 * (i % 4) for i in range(CLIPS)]  # on the 0.5 s keyframes
+# The bench's private redis-server listens here (the bench's own port range).
+REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "19201"))
 
 
 def run_quiet(args: list[str]) -> None:
@@ -65,21 +77,56 @@ def make_sources(directory: Path, *, gop: int, tag: str) -> list[Path]:
     return paths
 
 
+class FFmpegMemory(threading.Thread):
+    """The largest sum of the resident memory of a process's FFmpeg children at one moment,
+    sampled from /proc every 20 ms by this (the parent) process, so the sampling costs the
+    measured child nothing."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kb = 0
+        self.stopped = threading.Event()
+
+    def _children(self) -> list[str]:
+        found: list[str] = []
+        try:
+            for task in Path(f"/proc/{self.pid}/task").iterdir():
+                found += (task / "children").read_text().split()
+        except OSError:
+            pass
+        return found
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.02):
+            total = 0
+            for pid in self._children():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                if fields.get("Name", "").strip() == "ffmpeg":
+                    total += int(fields.get("VmRSS", "0 kB").split()[0])
+            self.peak_kb = max(self.peak_kb, total)
+
+
 def measure(args: list[str], *, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a child to completion: wall seconds, CPU seconds and peak RSS of it and its
-    descendants (wait4 accumulates waited-for grandchildren), and its stdout."""
+    descendants (wait4 accumulates waited-for grandchildren), the peak summed RSS of its FFmpeg
+    children, and its stdout."""
     started = time.monotonic()
     process = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
     )
-    # Drain the pipes in the background so a chatty child never blocks.
-    import threading
-
+    memory = FFmpegMemory(process.pid)
+    memory.start()
     chunks: dict[str, bytes] = {}
 
     def drain(name: str, stream: Any) -> None:
         chunks[name] = stream.read()
 
+    # Drain the pipes in the background so a chatty child never blocks.
     threads = [
         threading.Thread(target=drain, args=("out", process.stdout)),
         threading.Thread(target=drain, args=("err", process.stderr)),
@@ -88,6 +135,7 @@ def measure(args: list[str], *, env: dict[str, str] | None = None) -> dict[str, 
         thread.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
+    memory.stopped.set()
     for thread in threads:
         thread.join()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -100,6 +148,7 @@ def measure(args: list[str], *, env: dict[str, str] | None = None) -> dict[str, 
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "peak_mb": usage.ru_maxrss / 1024,
+        "ffmpeg_peak_mb": memory.peak_kb / 1024,
         "stdout": chunks.get("out", b"").decode(errors="replace"),
     }
 
@@ -187,14 +236,41 @@ def melt_args(sources: list[Path], out: Path, preset: str, crf: int) -> list[str
     ]  # fmt: skip
 
 
-def product_args(sources: list[Path], in_points: list[float], *, var_dir: Path) -> list[str]:
-    spec = {"sources": [str(p) for p in sources], "in_points": in_points, "var_dir": str(var_dir)}
+# --- Our export, in a child process ------------------------------------------------------------
+
+
+def timeline_of(sources: list[Path], in_points: list[float]) -> list[list[Any]]:
+    """Ten segments of SEGMENT_SECONDS, one per clip."""
+    return [[str(p), s, SEGMENT_SECONDS] for p, s in zip(sources, in_points, strict=True)]
+
+
+def one_second_timeline(
+    sources: list[Path], count: int, *, on_keyframes: bool = False
+) -> list[list[Any]]:
+    """`count` one-second segments cycling through the clips, in-points spread over each clip
+    (off the keyframes, like the 10-segment timeline), or on the 2 s keyframes: then no
+    segment decodes frames before its in-point, which shows what that decoding costs."""
+    # A golden-ratio step never brings one clip's in-point back: no two segments are alike, so
+    # no chunk is made once and used twice (which would flatter the CPU figures).
+    if on_keyframes:
+        # Keyframe in-points repeat (five per clip); durations a frame apart keep them apart.
+        return [
+            [str(sources[i % CLIPS]), 2 * ((i // CLIPS) % 5), round(1 + (i // 50) / 30, 3)]
+            for i in range(count)
+        ]
+    return [
+        [str(sources[i % CLIPS]), round(0.55 + (0.6180339887 * i) % 8, 3), 1] for i in range(count)
+    ]
+
+
+def product_args(spec: dict[str, Any]) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--product", json.dumps(spec)]
 
 
 def product_child(spec_json: str) -> None:
     """In a child process: a throwaway database, the clips stored and probed, the timeline laid
-    out, then one export job run by the real runner, timed around job_run."""
+    out, then each step of `steps` exported by worker threads of this process, as a worker
+    would run it, each timed around the export and printed as a JSON line."""
     import resource
 
     spec = json.loads(spec_json)
@@ -209,76 +285,297 @@ def product_child(spec_json: str) -> None:
     import django
 
     django.setup()
-    from decimal import Decimal
-
-    from django.core.files import File
+    import dramatiq
     from django.core.files.storage import default_storage
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from exports.models import ExportChunk, ExportRun
+    from exports.services import export_start
+    from processing.models import ProcessingJob
+
+    user, project = _lay_out(spec["segments"])
+    # What a worker process loads once, on its first export (it serves many): not this one's.
+    import storages.backends.s3  # noqa: F401  (processing.files imports it on first use)
+    from django.conf import settings as django_settings
+
+    from exports.chunking import ffmpeg_version
+
+    ffmpeg_version(django_settings.FFMPEG_BINARY)
+    worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=spec.get("threads", 2))
+    worker.start()
+
+    def own() -> float:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime
+
+    def cpu() -> float:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own() + kids.ru_utime + kids.ru_stime
+
+    try:
+        for step in spec["steps"]:
+            if "change" in step:
+                _change(project, user, step["change"])
+            if step.get("fresh"):
+                ExportRun.objects.all().delete()
+                ExportChunk.objects.all().delete()
+            cpu_before, own_before, started = cpu(), own(), time.monotonic()
+            job = export_start(user=user, project=project, preset="1080p", fmt="mp4")
+            while True:
+                job.refresh_from_db()
+                if job.status in ProcessingJob.FINISHED and job.completed_at:
+                    break
+                time.sleep(0.25)
+            wall, used = time.monotonic() - started, cpu() - cpu_before
+            python = own() - own_before
+            if job.status != "completed":
+                raise SystemExit(f"export {job.status}: {job.developer_error[-3000:]}")
+            output = job.output_data
+            print(
+                json.dumps(
+                    {
+                        "label": step["label"],
+                        "wall": wall,
+                        "cpu": used,
+                        "cpu_python": python,
+                        "output": default_storage.path(output["storage_key"]),
+                        "path": output.get("path"),
+                        "chunks": output.get("chunks"),
+                        "timings": output.get("timings"),
+                    }
+                ),
+                flush=True,
+            )
+    finally:
+        worker.stop()
+
+
+def _lay_out(segments: list[list[Any]]) -> tuple[Any, Any]:
+    from decimal import Decimal
+
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
     from accounts.models import User
     from clips.ingest.steps import keyframe_times
     from clips.models import Clip
     from clips.storage import clip_original_key
-    from processing.engine import job_run
-    from processing.export import export_start
     from processing.media import media_validate
     from projects.models import Project
     from timeline.services import timeline_replace
 
     user = User.objects.create_user(email="bench@example.com", password=None)
     project = Project.objects.create(owner=user, name="Bench")
-    segments = []
-    for index, (source, start) in enumerate(zip(spec["sources"], spec["in_points"], strict=True)):
-        path = Path(source)
-        info = media_validate(path)
-        # What the ingest probe stores besides media_validate's answer.
-        times, truncated = keyframe_times(path)
-        info.update(keyframes=times, keyframes_truncated=truncated)
-        clip = Clip.objects.create(
-            project=project, owner=user, name=path.name, status=Clip.Status.READY,
-            duration=Decimal(str(round(info["duration"], 3))), metadata=info,
-            file_size=path.stat().st_size,
+    clips: dict[str, Any] = {}
+    rows = []
+    start = Decimal(0)
+    for source, in_point, seconds in segments:
+        if source not in clips:
+            path = Path(source)
+            info = media_validate(path)
+            # What the ingest probe stores besides media_validate's answer.
+            times, truncated = keyframe_times(path)
+            info.update(keyframes=times, keyframes_truncated=truncated)
+            clip = Clip.objects.create(
+                project=project, owner=user, name=path.name, status=Clip.Status.READY,
+                duration=Decimal(str(round(info["duration"], 3))), metadata=info,
+                file_size=path.stat().st_size,
+            )  # fmt: skip
+            key = clip_original_key(clip.pk)
+            with open(path, "rb") as handle:
+                clip.file_path = default_storage.save(key, File(handle, name=key))
+            clip.save(update_fields=["file_path"])
+            clips[source] = clip
+        rows.append(
+            {
+                "clip_id": clips[source].pk,
+                "start_time": start,
+                "source_start": Decimal(str(in_point)),
+                "duration": Decimal(str(seconds)),
+            }
+        )
+        start += Decimal(str(seconds))
+    timeline_replace(project=project, user=user, version=0, segments=rows)
+    return user, project
+
+
+def _change(project: Any, user: Any, index: int) -> None:
+    """Move one segment's in-point by a third of a second, as a user trimming it would."""
+    from decimal import Decimal
+
+    from timeline.selectors import timeline_segments
+    from timeline.services import timeline_replace
+
+    project.refresh_from_db()
+    rows = [
+        {
+            "clip_id": s.clip_id,
+            "start_time": s.start_time,
+            "source_start": s.source_start + (Decimal("0.333") if i == index else 0),
+            "duration": s.duration,
+        }
+        for i, s in enumerate(timeline_segments(project_id=project.pk))
+    ]
+    timeline_replace(project=project, user=user, version=project.timeline_version, segments=rows)
+
+
+def run_product(spec: dict[str, Any], env: dict[str, str]) -> tuple[dict[str, Any], list[dict]]:
+    outer = measure(product_args(spec), env=env)
+    steps = [json.loads(line) for line in outer["stdout"].splitlines() if line.startswith("{")]
+    for step in steps:  # sampled over the whole child: the largest of its steps
+        step["ffmpeg_peak_mb"] = outer["ffmpeg_peak_mb"]
+    return outer, steps
+
+
+def loudness_of(path: Path) -> float:
+    out = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-map", "0:a:0",
+         "-af", "ebur128", "-f", "null", "-"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    summary = out.stderr.decode(errors="replace").rsplit("Summary:", 1)[-1]
+    return float(summary.split("I:", 1)[1].split("LUFS", 1)[0])
+
+
+def duration_of(path: Path) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return float(out.stdout.decode().strip())
+
+
+# --- Scale-out: real worker processes pinned to cores ------------------------------------------
+
+
+def scaleout_setup_child(spec_json: str) -> None:
+    """In a child with the bench's PostgreSQL and redis: the clips and the 60 s timeline."""
+    spec = json.loads(spec_json)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    _, project = _lay_out(spec["segments"])
+    print(json.dumps({"project": str(project.pk)}), flush=True)
+
+
+def scaleout_export_child(spec_json: str) -> None:
+    """Start one export with an empty cache and wait for the workers to finish it."""
+    spec = json.loads(spec_json)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from exports.models import ExportChunk, ExportRun
+    from exports.services import export_start
+    from processing.models import ProcessingJob
+    from projects.models import Project
+
+    ExportRun.objects.all().delete()
+    ExportChunk.objects.all().delete()
+    project = Project.objects.get(pk=spec["project"])
+    started = time.monotonic()
+    job = export_start(user=project.owner, project=project, preset="1080p", fmt="mp4")
+    while True:
+        job.refresh_from_db()
+        if job.status in ProcessingJob.FINISHED and job.completed_at:
+            break
+        time.sleep(0.1)
+    if job.status != "completed":
+        raise SystemExit(f"export {job.status}: {job.developer_error[-3000:]}")
+    print(json.dumps({"wall": time.monotonic() - started, "chunks": job.output_data["chunks"]}))
+
+
+def scaleout(sources: list[Path], work: Path, env: dict[str, str]) -> dict[int, float]:
+    """Wall time of the 60 s export by 1 and by 2 worker processes, each on its own core."""
+    import psycopg
+
+    sys.path.insert(0, str(ROOT))
+    from tests.production.services import PrivateRedis
+
+    server = os.environ.get("DATABASE_URL", "") or "postgres://postgres@127.0.0.1:5432/postgres"
+    server = server.rsplit("/", 1)[0] + "/postgres"
+    name = f"clipseq_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    redis_dir = work / "redis"
+    shutil.rmtree(redis_dir, ignore_errors=True)
+    redis_dir.mkdir(parents=True)
+    redis = PrivateRedis(redis_dir, port=REDIS_PORT).start()
+    var = work / "scale-var"
+    shutil.rmtree(var, ignore_errors=True)
+    child_env = {
+        **os.environ,
+        **env,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": server.rsplit("/", 1)[0] + f"/{name}",
+        "REDIS_URL": f"{redis.url}/0",
+        "DRAMATIQ_BROKER_URL": f"{redis.url}/1",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "VAR_DIR": str(var),
+        "PROCESSING_TMP_DIR": str(var / "tmp"),
+        # One message at a time per worker thread: chunks go to whichever worker is free.
+        "dramatiq_queue_prefetch": "1",
+        "LOG_FORMAT": "plain",
+    }
+    for key in ("AWS_STORAGE_BUCKET_NAME",):
+        child_env.pop(key, None)
+    walls: dict[int, float] = {}
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT, env=child_env, check=True,
         )  # fmt: skip
-        key = clip_original_key(clip.pk)
-        with open(path, "rb") as handle:
-            clip.file_path = default_storage.save(key, File(handle, name=key))
-        clip.save(update_fields=["file_path"])
-        segments.append(
-            {
-                "clip_id": clip.pk,
-                "start_time": Decimal(index * SEGMENT_SECONDS),
-                "source_start": Decimal(str(start)),
-                "duration": Decimal(SEGMENT_SECONDS),
-            }
-        )
-    timeline_replace(project=project, user=user, version=0, segments=segments)
-    job = export_start(user=user, project=project, preset="1080p", fmt="mp4")
-
-    def cpu() -> float:
-        me = resource.getrusage(resource.RUSAGE_SELF)
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-    cpu_before, started = cpu(), time.monotonic()
-    finished = job_run(job.pk)
-    wall, used = time.monotonic() - started, cpu() - cpu_before
-    assert finished is not None
-    finished.refresh_from_db()
-    if finished.status != "completed":
-        raise SystemExit(f"export {finished.status}: {finished.developer_error[-3000:]}")
-    output = default_storage.path(finished.output_data["storage_key"])
-    print(
-        json.dumps(
-            {
-                "wall": wall,
-                "cpu": used,
-                "output": output,
-                "path": finished.output_data["path"],
-                "timings": finished.output_data["timings"],
-            }
-        )
-    )
+        spec = {"segments": timeline_of(sources, IN_POINTS)}
+        me = str(Path(__file__).resolve())
+        setup = subprocess.run(
+            [sys.executable, me, "--scaleout-setup", json.dumps(spec)],
+            cwd=ROOT, env=child_env, check=True, capture_output=True,
+        )  # fmt: skip
+        project = json.loads(setup.stdout.decode().strip().splitlines()[-1])["project"]
+        cores = sorted(os.sched_getaffinity(0))[:2]
+        for count in (1, 2, 1, 2):
+            workers = []
+            for index in range(count):
+                log = open(work / f"worker-{count}-{index}.log", "wb")  # noqa: SIM115
+                command = ["taskset", "-c", str(cores[index]), sys.executable, "manage.py"]
+                command += ["rundramatiq", "--processes", "1", "--threads", "1"]
+                workers.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=ROOT,
+                        env=child_env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+            deadline = time.monotonic() + 120
+            while not all(
+                "ready for action" in (work / f"worker-{count}-{i}.log").read_text(errors="replace")
+                for i in range(count)
+            ):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the bench workers did not start")
+                time.sleep(0.2)
+            try:
+                result = subprocess.run(
+                    [sys.executable, me, "--scaleout-export", json.dumps({"project": project})],
+                    cwd=ROOT, env=child_env, check=True, capture_output=True,
+                )  # fmt: skip
+            finally:
+                for process in workers:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    process.wait(timeout=60)
+            wall = json.loads(result.stdout.decode().strip().splitlines()[-1])["wall"]
+            print(f"  {count} worker(s), one core each: {wall:.1f} s wall", flush=True)
+            walls[count] = min(walls.get(count, wall), wall)
+    finally:
+        redis.stop()
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return walls
 
 
 # --- The run ----------------------------------------------------------------------------------
@@ -300,11 +597,30 @@ def main() -> None:
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--crf", type=int, default=20)
     parser.add_argument("--product", help=argparse.SUPPRESS)
+    parser.add_argument("--scaleout-setup", help=argparse.SUPPRESS)
+    parser.add_argument("--scaleout-export", help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=2, help="runs of ours and hand-written")
-    parser.add_argument("--skip", default="", help="comma-separated: moviepy,melt,smart")
+    parser.add_argument("--scale", default="100,500", help="segment counts of the scale runs")
+    parser.add_argument(
+        "--on-keyframes",
+        type=int,
+        default=0,
+        help="also export this many one-second segments cut on the sources' keyframes",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated: moviepy,melt,smart,scale,incremental,scaleout",
+    )
     args = parser.parse_args()
     if args.product:
         product_child(args.product)
+        return
+    if args.scaleout_setup:
+        scaleout_setup_child(args.scaleout_setup)
+        return
+    if args.scaleout_export:
+        scaleout_export_child(args.scaleout_export)
         return
     skip = set(filter(None, args.skip.split(",")))
     work = Path(args.workdir)
@@ -334,6 +650,8 @@ def main() -> None:
 
     # Ours and the hand-written command alternate, and each keeps its best run: the machine
     # is shared, so single runs carry other people's load.
+    ten = {"var_dir": str(work / "product-var"), "segments": timeline_of(sources, IN_POINTS)}
+    ours_ten: dict[str, Any] = {}
     for attempt in range(args.repeat):
         print(f"Hand-written FFmpeg command (run {attempt + 1}) …", flush=True)
         out = out_dir / "hand.mp4"
@@ -342,18 +660,21 @@ def main() -> None:
             measure(hand_written(sources, out, args.preset, args.crf)),
             out,
         )
-        print(f"Our export job, job_run (run {attempt + 1}) …", flush=True)
-        product = measure(
-            product_args(sources, IN_POINTS, var_dir=work / "product-var"),
-            env={**env, "EXPORT_SMART_PATH": "true"},
+        print(f"Our export (run {attempt + 1}) …", flush=True)
+        outer, (inner,) = run_product(
+            {**ten, "steps": [{"label": "full"}]}, {**env, "EXPORT_SMART_PATH": "true"}
         )
-        inner = json.loads(product["stdout"].strip().splitlines()[-1])
         keep_best(
             "Clip Sequencer export",
-            {**product, "wall": inner["wall"], "cpu": inner["cpu"]},
+            {**outer, "wall": inner["wall"], "cpu": inner["cpu"]},
             Path(inner["output"]),
         )
-        notes["Clip Sequencer export"] = f"path={inner['path']}, two-pass loudness"
+        if not ours_ten or inner["cpu"] < ours_ten["cpu"]:
+            ours_ten = inner
+        notes["Clip Sequencer export"] = (
+            f"path={inner['path']}, {inner['chunks']['count']} chunks, two-pass loudness, "
+            f"FFmpeg peak {inner['ffmpeg_peak_mb']:.0f} MB summed"
+        )
     notes["hand-written ffmpeg"] = "single-pass loudnorm"
 
     if "moviepy" not in skip:
@@ -380,28 +701,108 @@ def main() -> None:
         else:
             results["melt (MLT)"], notes["melt (MLT)"] = None, "melt is not installed"
 
+    scale_rows: list[str] = []
+    incremental_rows: list[str] = []
+    per_second_ten = ours_ten["cpu"] / (CLIPS * SEGMENT_SECONDS)
+    counts = [int(n) for n in args.scale.split(",") if n]
+    if "scale" not in skip or "incremental" not in skip:
+        for count in counts:
+            steps: list[dict[str, Any]] = [{"label": "full"}]
+            if count == counts[0] and "incremental" not in skip:
+                steps += [
+                    {"label": "incremental", "change": count // 2},
+                    {"label": "fresh", "fresh": True},
+                ]
+            print(f"{count} one-second segments: {[s['label'] for s in steps]} …", flush=True)
+            _, done = run_product(
+                {
+                    "var_dir": str(work / f"scale-var-{count}"),
+                    "segments": one_second_timeline(sources, count),
+                    "steps": steps,
+                },
+                {**env, "EXPORT_SMART_PATH": "true"},
+            )
+            by_label = {step["label"]: step for step in done}
+            full = by_label["full"]
+            frames = frames_of(Path(full["output"]))
+            scale_rows.append(
+                f"| {count} x 1 s ({full['chunks']['distinct']} distinct chunks) | "
+                f"{full['wall']:.1f} | {full['cpu']:.1f} | "
+                f"{full['cpu'] / count:.3f} | {full['cpu'] / count / per_second_ten:.3f} | "
+                f"{full['ffmpeg_peak_mb']:.0f} | {full['ffmpeg_peak_mb'] / 1024:.3f} | "
+                f"{frames} | {full['chunks']['count']} |"
+            )
+            print(f"  {scale_rows[-1]}", flush=True)
+            if "incremental" in by_label:
+                again, fresh = by_label["incremental"], by_label["fresh"]
+                a, f = Path(again["output"]), Path(fresh["output"])
+                incremental_rows.append(
+                    f"| re-export after changing segment {count // 2 + 1} of {count} | "
+                    f"{again['cpu']:.1f} | {again['cpu'] / full['cpu']:.3f} | "
+                    f"{again['chunks']['rendered']} of {again['chunks']['distinct']} | "
+                    f"{frames_of(a)} / {frames_of(f)} | "
+                    f"{duration_of(a):.3f} / {duration_of(f):.3f} | "
+                    f"{loudness_of(a):.1f} / {loudness_of(f):.1f} |"
+                )
+                print(f"  {incremental_rows[-1]}", flush=True)
+
+    if args.on_keyframes:
+        count = args.on_keyframes
+        print(f"{count} one-second segments cut on keyframes …", flush=True)
+        _, (aligned,) = run_product(
+            {
+                "var_dir": str(work / f"scale-var-{count}-keyframes"),
+                "segments": one_second_timeline(sources, count, on_keyframes=True),
+                "steps": [{"label": "full"}],
+            },
+            {**env, "EXPORT_SMART_PATH": "true"},
+        )
+        frames = frames_of(Path(aligned["output"]))
+        per_second = aligned["cpu"] / (frames / RATE)
+        scale_rows.append(
+            f"| {count} x ~1 s cut on keyframes ({aligned['chunks']['distinct']} distinct chunks) "
+            f"| {aligned['wall']:.1f} | {aligned['cpu']:.1f} | "
+            f"{per_second:.3f} | {per_second / per_second_ten:.3f} | "
+            f"{aligned['ffmpeg_peak_mb']:.0f} | {aligned['ffmpeg_peak_mb'] / 1024:.3f} | "
+            f"{frames} | {aligned['chunks']['count']} |"
+        )
+        print(f"  {scale_rows[-1]}", flush=True)
+
+    scaleout_line = ""
+    if "scaleout" not in skip:
+        print("Scale-out: worker processes pinned to one core each …", flush=True)
+        if not shutil.which("taskset") or len(os.sched_getaffinity(0)) < 2:
+            scaleout_line = "Scale-out: needs taskset and two cores."
+        else:
+            walls = scaleout(sources, work, env)
+            scaleout_line = (
+                f"Scale-out, 60 s 1080p export: 1 worker on 1 core {walls[1]:.1f} s, "
+                f"2 workers on a core each {walls[2]:.1f} s: ratio {walls[2] / walls[1]:.3f}"
+            )
+
     smart_rows: list[str] = []
     if "smart" not in skip:
         print("Smart path vs full re-encode on copy-eligible sources …", flush=True)
         eligible = make_sources(work / "sources", gop=RATE // 2, tag="gop15")
         runs: dict[str, dict[str, Any]] = {}
         for label, flag in (("smart path (copy video)", "true"), ("full re-encode", "false")):
-            result = measure(
-                product_args(eligible, SMART_IN_POINTS, var_dir=work / f"var-{flag}"),
-                env={**env, "EXPORT_SMART_PATH": flag},
+            outer, (inner,) = run_product(
+                {
+                    "var_dir": str(work / f"var-{flag}"),
+                    "segments": timeline_of(eligible, SMART_IN_POINTS),
+                    "steps": [{"label": label}],
+                },
+                {**env, "EXPORT_SMART_PATH": flag},
             )
-            inner = json.loads(result["stdout"].strip().splitlines()[-1])
-            result.update(wall=inner["wall"], cpu=inner["cpu"], frames=frames_of(inner["output"]))
-            runs[label] = {**result, "path": inner["path"]}
-            print(
-                f"  {label}: {inner['wall']:.1f} s wall (path={inner['path']}) "
-                f"phases {inner['timings']}",
-                flush=True,
+            outer.update(
+                wall=inner["wall"], cpu=inner["cpu"], frames=frames_of(Path(inner["output"]))
             )
+            runs[label] = {**outer, "path": inner["path"]}
+            print(f"  {label}: {inner['wall']:.1f} s wall (path={inner['path']})", flush=True)
         full = runs["full re-encode"]
         smart_rows = [row(label, run, full, f"path={run['path']}") for label, run in runs.items()]
-        speedup = full["wall"] / runs["smart path (copy video)"]["wall"]
-        smart_rows.append(f"\nSmart path speed-up over re-encoding: {speedup:.1f}x wall")
+        speedup = full["cpu"] / runs["smart path (copy video)"]["cpu"]
+        smart_rows.append(f"\nSmart path: {speedup:.1f}x less CPU than re-encoding")
 
     base = results["hand-written ffmpeg"]
     assert base is not None
@@ -416,6 +817,33 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for name, result in results.items():
         print(row(name, result, base, notes.get(name, "")))
+    if scale_rows:
+        print()
+        print(
+            "| timeline | wall s | CPU s | CPU s per output s | per output s / 10 segments "
+            "| FFmpeg peak MB (summed) | / 1 GiB | frames | chunks |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        print(
+            f"| 10 x 6 s | {ours_ten['wall']:.1f} | {ours_ten['cpu']:.1f} | "
+            f"{per_second_ten:.3f} | 1.000 | {ours_ten['ffmpeg_peak_mb']:.0f} | "
+            f"{ours_ten['ffmpeg_peak_mb'] / 1024:.3f} | {CLIPS * SEGMENT_SECONDS * RATE} | "
+            f"{ours_ten['chunks']['count']} |"
+        )
+        for line in scale_rows:
+            print(line)
+    if incremental_rows:
+        print()
+        print(
+            "| incremental | CPU s | CPU / full export | chunks rendered | frames (vs fresh) "
+            "| duration s (vs fresh) | LUFS (vs fresh) |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for line in incremental_rows:
+            print(line)
+    if scaleout_line:
+        print()
+        print(scaleout_line)
     if smart_rows:
         print()
         print("| smart vs full | wall s | CPU s | wall / full | CPU / full | peak MB | frames | |")

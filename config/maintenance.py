@@ -42,6 +42,8 @@ STORAGE_ORPHAN_AGE = timedelta(hours=1)
 PENDING_LOST_AFTER = timedelta(minutes=10)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _JOB_DIR = re.compile(r"^job-(?P<id>[0-9a-f-]{36})$")
+# An export's folder on a machine that rendered some of its chunks (exports/sources.py).
+_EXPORT_DIR = re.compile(r"^export-(?P<id>[0-9a-f-]{36})$")
 
 
 def uploads_expire() -> int:
@@ -69,11 +71,14 @@ def backup_check() -> str:
 
 
 def jobs_recover() -> dict[str, int]:
-    """Re-send jobs stuck `running` on a dead worker, and pending jobs whose message was lost."""
+    """Re-send jobs stuck `running` on a dead worker, and pending jobs whose message was lost;
+    the same for the steps of exports (their chunks and mux)."""
     requeued = jobs_requeue_stale()
     busy = {queue for queue, depth in _queue_depths().items() if depth > 0}
     resent = jobs_resend_lost(older_than=PENDING_LOST_AFTER, busy_queues=busy)
-    return {"requeued_running": requeued, "resent_pending": resent}
+    from exports.services import exports_recover
+
+    return {"requeued_running": requeued, "resent_pending": resent, **exports_recover()}
 
 
 def _queue_depths() -> dict[str, int]:
@@ -97,7 +102,8 @@ def _newest_mtime(path: Path) -> float:
 
 def tmp_orphans_remove(*, older_than: timedelta = TMP_ORPHAN_AGE) -> int:
     """Remove entries of PROCESSING_TMP_DIR untouched for `older_than` whose job is not running
-    (a worker killed mid-job leaves its folder behind)."""
+    (a worker killed mid-job leaves its folder behind). An export's folder goes as soon as its
+    export has ended: no step of it will read its copies again."""
     from processing.models import ProcessingJob
 
     root = Path(settings.PROCESSING_TMP_DIR)
@@ -106,19 +112,21 @@ def tmp_orphans_remove(*, older_than: timedelta = TMP_ORPHAN_AGE) -> int:
     cutoff = time.time() - older_than.total_seconds()
     removed = 0
     for entry in root.iterdir():
-        try:
-            if _newest_mtime(entry) >= cutoff:
-                continue
-        except FileNotFoundError:
-            continue
-        match = _JOB_DIR.match(entry.name)
-        if (
-            match
+        match = _JOB_DIR.match(entry.name) or _EXPORT_DIR.match(entry.name)
+        running = (
+            match is not None
             and ProcessingJob.objects.filter(
                 pk=match.group("id"), status=ProcessingJob.Status.RUNNING
             ).exists()
-        ):
+        )
+        if running:
             continue
+        if not (match and match.re is _EXPORT_DIR):
+            try:
+                if _newest_mtime(entry) >= cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:
@@ -127,6 +135,13 @@ def tmp_orphans_remove(*, older_than: timedelta = TMP_ORPHAN_AGE) -> int:
     if removed:
         logger.info("removed %d orphan temp entries", removed)
     return removed
+
+
+def export_chunks_prune() -> int:
+    """Delete cached export chunks that no project's current timeline can use any more."""
+    from exports.services import export_chunks_prune as prune
+
+    return prune()
 
 
 def _prefix_is_old(prefix: str, cutoff: Any) -> bool:

@@ -52,6 +52,11 @@ def remove_storage_orphans() -> None:
 
 
 @dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
+def prune_export_chunks() -> None:
+    logger.info("pruned %d cached export chunks", maintenance.export_chunks_prune())
+
+
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=_TIME_LIMIT_MS)
 def reconcile_storage_usage() -> None:
     logger.info("corrected storage_used of %d users", quota.storage_usage_reconcile())
 
@@ -84,6 +89,7 @@ SCHEDULE: list[Entry] = [
     # Temp folders are per worker host; any worker of the host runs the sweep.
     Entry(remove_tmp_orphans, "interval", {"hours": 1}),
     Entry(remove_storage_orphans, "cron", {"hour": 2, "minute": 30}),
+    Entry(prune_export_chunks, "cron", {"hour": 2, "minute": 45}),
     Entry(reconcile_storage_usage, "cron", {"hour": 3, "minute": 0}),
     Entry(backup_database, "cron", {"hour": 1, "minute": 30}),
     # Long after the backup, so that it checks tonight's.

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "collaboration",
     "backups",
     "realtime",
+    "exports",
     "config.apps.SiteConfig",
 ]
 
@@ -300,6 +301,10 @@ EXPORT_X264_CRF = env_int("EXPORT_X264_CRF", 20)
 EXPORT_VP9_CRF = env_int("EXPORT_VP9_CRF", 32)
 # Copy the video instead of re-encoding when the timeline allows it (off: always re-encode).
 EXPORT_SMART_PATH = env_bool("EXPORT_SMART_PATH", default=True)
+# An export is rendered in chunks of about this many seconds (each its own FFmpeg, on any
+# export worker), with at most this many segments, so memory never grows with the timeline.
+EXPORT_CHUNK_SECONDS = env_float("EXPORT_CHUNK_SECONDS", 6.0)
+EXPORT_CHUNK_MAX_PIECES = env_int("EXPORT_CHUNK_MAX_PIECES", 6)
 FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
 FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
 FFMPEG_TIMEOUT_SECONDS = env_int("FFMPEG_TIMEOUT_SECONDS", 6 * 3600)

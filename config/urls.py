@@ -13,6 +13,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("processing.urls")),
     path("", include("processing.export_urls")),
     path("", include("collaboration.urls")),
+    path("", include("exports.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The page and its init script (?script=) are separate, so no inline script is needed.
     path(

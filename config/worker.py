@@ -13,7 +13,7 @@ import dramatiq
 
 from config.logging import job_id_var
 
-JOB_ACTORS = {"run_media_job", "run_export_job"}
+JOB_ACTORS = {"run_media_job", "run_export_job", "render_export_chunk", "mux_export"}
 
 
 class WorkerContext(dramatiq.Middleware):

@@ -8,6 +8,9 @@ a user-facing message plus developer detail, and always removes the job's temp f
 job finishes, the hook registered with its type hears of it, with the handler's verdict, in the
 transaction that writes the final status.
 
+A handler may hand the rest of its work to other messages (JobHandedOff); the last of them
+finishes the job with `job_finish`.
+
 Cancellation is cooperative: the cancel service sets the row to `cancelled`; the work polls
 `ctx.should_cancel()` (FFmpeg runs poll it four times a second) and stops.
 """
@@ -72,6 +75,12 @@ class JobFailed(Exception):
 
 class JobCancelled(Exception):
     pass
+
+
+class JobHandedOff(Exception):
+    """The handler passed the rest of the work to other messages (an export's chunks, then its
+    mux), which finish the job with `job_finish`. The job stays `running` with no heartbeat
+    (NULL), so the stale-job sweep leaves it to them; they keep their own liveness."""
 
 
 class JobDeferred(Exception):
@@ -329,6 +338,15 @@ def job_run(job_id: uuid.UUID | str, *, requeue: Requeue | None = None) -> Proce
     try:
         output = job_type_of(job.job_type).handler(ctx)
         outcome = {"status": ProcessingJob.Status.COMPLETED, "output_data": output or {}}
+    except JobHandedOff:
+        heartbeat.stopped.set()
+        heartbeat.join()  # its last beat must not land after the NULL below
+        ProcessingJob.objects.filter(pk=job.pk, status=ProcessingJob.Status.RUNNING).update(
+            heartbeat_at=None
+        )
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        job.refresh_from_db()
+        return job
     except (JobCancelled, FFmpegCancelled):
         outcome = {"status": ProcessingJob.Status.CANCELLED}
     except JobDeferred as exc:
@@ -426,6 +444,31 @@ def job_finished(job: ProcessingJob, verdict: Verdict | None = None) -> None:
         _call_in_savepoint(job, entry.on_finish, job, verdict)
     for observer in _observers:
         _call_in_savepoint(job, observer, job)
+
+
+def job_finish(
+    job_id: uuid.UUID | str,
+    *,
+    output_data: dict[str, Any] | None = None,
+    failed: JobFailed | None = None,
+    cancelled: bool = False,
+) -> ProcessingJob:
+    """Finish a handed-off job (see JobHandedOff) from wherever its last part ran: completed
+    with `output_data`, failed with `failed`'s messages, or, after a cancel, only stamped and
+    its hooks run. The caller makes sure it is called once per job."""
+    job = ProcessingJob.objects.select_related("clip", "project", "owner").get(pk=job_id)
+    outcome: dict[str, Any]
+    if cancelled:
+        outcome = {"status": ProcessingJob.Status.CANCELLED}
+    elif failed is not None:
+        outcome = {
+            "status": ProcessingJob.Status.FAILED,
+            "error_message": failed.user_message,
+            "developer_error": failed.developer_detail,
+        }
+    else:
+        outcome = {"status": ProcessingJob.Status.COMPLETED, "output_data": output_data or {}}
+    return _finish(job, outcome, None)
 
 
 def _call_in_savepoint(job: ProcessingJob, func: Callable[..., None], *args: Any) -> None:

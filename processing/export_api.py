@@ -1,6 +1,6 @@
-"""Export and interchange over HTTP: start an export, fetch its file, the timeline as OTIO and
-YouTube chapters, and import an OTIO timeline. Thin views: parse, fetch with permission, call
-one service, serialize."""
+"""Timeline interchange over HTTP: the timeline as OTIO and YouTube chapters, and import an OTIO
+timeline (exports themselves are the exports app's). Thin views: parse, fetch with permission,
+call one service, serialize."""
 
 from __future__ import annotations
 
@@ -8,94 +8,25 @@ import json
 import re
 import uuid
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clips.media_links import MediaLinks
 from common.api import ApiError, error_responses
 from common.errors import ErrorCode
 from common.parsers import JSONParser
-from processing.api import JobSerializer
-from processing.export import LOUDNESS_TARGETS, export_download_url, export_start
-from processing.ffmpeg.export import DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES
 from processing.interchange import chapters_for, timeline_import_otio, timeline_to_otio
-from processing.selectors import get_job_for_user
 from projects.models import Role
 from projects.selectors import get_project_for_user
 from timeline.api import TimelineSerializer
 from timeline.selectors import timeline_get
 
 OTIO_MAX_BYTES = 5 * 1024**2
-
-
-class ExportInputSerializer(serializers.Serializer):
-    preset = serializers.ChoiceField(choices=PRESET_NAMES, default=DEFAULT_PRESET)
-    format = serializers.ChoiceField(choices=FORMATS, default=DEFAULT_FORMAT)
-    loudness_target = serializers.ChoiceField(
-        choices=LOUDNESS_TARGETS,
-        required=False,
-        help_text="Integrated loudness in LUFS; default the project's setting, else -14.",
-    )
-
-
-class ProcessExportInputSerializer(ExportInputSerializer):
-    project_id = serializers.UUIDField()
-
-
-def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
-    project = get_project_for_user(request.user, project_id, role=Role.EDITOR)
-    job = export_start(
-        user=request.user,
-        project=project,
-        preset=data["preset"],
-        fmt=data["format"],
-        loudness_target=data.get("loudness_target"),
-    )
-    return Response(
-        JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
-    )
-
-
-class ProjectExportView(APIView):
-    """POST /api/projects/:id/export `{preset?, format?, loudness_target?}` → 202 job."""
-
-    @extend_schema(
-        request=ExportInputSerializer,
-        responses={202: JobSerializer, **error_responses(400, 401, 404, 409)},
-    )
-    def post(self, request: Request, project_id: uuid.UUID) -> Response:
-        data = ExportInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return _start(request, project_id, data.validated_data)
-
-
-class ProcessExportView(APIView):
-    """POST /api/process/export `{project_id, preset?, format?, loudness_target?}` → 202 job."""
-
-    @extend_schema(
-        request=ProcessExportInputSerializer,
-        responses={202: JobSerializer, **error_responses(400, 401, 404, 409)},
-    )
-    def post(self, request: Request) -> Response:
-        data = ProcessExportInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return _start(request, data.validated_data["project_id"], data.validated_data)
-
-
-class ExportDownloadView(APIView):
-    """GET /api/process/export/:job_id/download → 302 to a fresh (signed) URL of the file."""
-
-    @extend_schema(responses={302: None, **error_responses(401, 404, 409)})
-    def get(self, request: Request, job_id: uuid.UUID) -> HttpResponse:
-        job = get_job_for_user(request.user, job_id)
-        url = export_download_url(job=job, links=MediaLinks(request.user))
-        return HttpResponseRedirect(url)
 
 
 def _filename(name: str, extension: str) -> str:

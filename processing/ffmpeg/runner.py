@@ -70,6 +70,8 @@ class FFmpegResult:
     stderr: str
     elapsed: float
     cpu_seconds: float
+    # Frames written to the first video output, from FFmpeg's last progress report.
+    frames: int | None = None
 
 
 def _limits_prefix() -> list[str]:
@@ -130,12 +132,15 @@ def run_ffmpeg(
         usage_before = os.times()
         process = _spawn(args, stderr=stderr_file, cwd=cwd)
         last_time = [0.0]
+        last_frame: list[int | None] = [None]
 
         def read_progress() -> None:
             assert process.stdout is not None
             try:
                 for raw in process.stdout:
                     key, _, value = raw.decode(errors="replace").strip().partition("=")
+                    if key == "frame" and value.isdigit():
+                        last_frame[0] = int(value)
                     seconds = parse_progress_time(key, value)
                     if seconds is not None:
                         last_time[0] = seconds
@@ -189,7 +194,11 @@ def run_ffmpeg(
     if on_progress:
         on_progress(1.0)
     return FFmpegResult(
-        returncode=process.returncode, stderr=stderr, elapsed=elapsed, cpu_seconds=cpu
+        returncode=process.returncode,
+        stderr=stderr,
+        elapsed=elapsed,
+        cpu_seconds=cpu,
+        frames=last_frame[0],
     )
 
 

@@ -88,7 +88,7 @@ def seeded(owner: Any) -> Seeded:
     """Objects of every kind for the owner, far enough along that the happy paths answer too:
     a ready clip with a stored file (download, process, export) and a finished export."""
     from clips.storage import clip_original_key
-    from processing.export import export_key
+    from exports.mux import export_key
     from processing.models import ProcessingJob
 
     owned = make_owned_objects(owner)

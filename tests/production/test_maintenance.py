@@ -288,7 +288,9 @@ def test_the_scheduler_keeps_every_maintenance_job() -> None:
         "reconcile_storage_usage",
         "backup_database",
         "verify_backup",
+        "prune_export_chunks",
     }
+    assert str(jobs["prune_export_chunks"].trigger) == "cron[hour='2', minute='45']"
     assert str(jobs["reconcile_storage_usage"].trigger) == "cron[hour='3', minute='0']"
     for job in jobs.values():
         assert job.args[0].queue_name == "maintenance"

@@ -1,0 +1,289 @@
+"""Where the timeline is cut into chunks, what each chunk holds, and the name it is cached under.
+
+Cuts fall on segment boundaries where that keeps chunks a sensible size, and inside long
+segments at fixed offsets from the segment's own start (moved to the next source keyframe when
+one is near, so a copyable segment stays copyable). Short segments are grouped: after enough
+frames, whether a segment ends its chunk is decided by a hash of the segment itself, not by its
+position. An edit therefore moves cuts only near the edited segment, and the chunks before and
+after it keep their names (content-defined chunking, as rsync and backup tools do).
+
+A chunk's name (`chunk_key`) is the SHA-256 of its ChunkSpec, which is everything the FFmpeg
+builders render from, plus the source files' identity, the encoder settings, the container and
+the FFmpeg version. Whatever a future segment field changes (volume, fades, transitions, text)
+must reach the builders through the spec, so it reaches the name too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from django.conf import settings
+
+from clips.models import Clip
+from exports.plan import ExportPlan, Piece, Source, sample_at
+from processing.ffmpeg.export.chunk import (
+    SOUND_CONTAINER,
+    ChunkSpec,
+    Encoding,
+    Picture,
+    Sound,
+    gop,
+    picture_container,
+    version_args,
+    video_codec_args,
+)
+from processing.ffmpeg.runner import run_ffprobe_lines
+
+# Bump when the builders render an unchanged spec differently: every cached chunk is renamed.
+CHUNK_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """Chunk lengths in output frames: around `target`, between `shortest` and `longest`."""
+
+    target: int
+    max_pieces: int
+
+    @property
+    def shortest(self) -> int:
+        return max(1, self.target // 2)
+
+    @property
+    def longest(self) -> int:
+        return 2 * self.target
+
+
+def sizing_for(rate: Fraction) -> Sizing:
+    seconds = Fraction(str(settings.EXPORT_CHUNK_SECONDS))
+    size = gop(rate)
+    # A whole number of keyframe intervals, so a long segment's chunks keep the GOP cadence.
+    target = max(size, math.ceil(seconds * rate / size) * size)
+    # Every segment in a chunk is an input with its own decoder: a cap on them keeps a chunk's
+    # memory flat however short the segments are.
+    return Sizing(target=target, max_pieces=max(1, settings.EXPORT_CHUNK_MAX_PIECES))
+
+
+def _unit(*parts: Any) -> float:
+    """A number in [0, 1) fixed by `parts` alone."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _ends_chunk(piece: Piece, sizing: Sizing, length: int) -> bool:
+    """Whether a segment ends its chunk, by a hash of the segment: chunks grow past `shortest`
+    by about (target - shortest) frames on average, and are cut far more eagerly past
+    `target`, so the hard limits (which depend on where a chunk began) rarely decide."""
+    chance = piece.frames / max(1, sizing.target - sizing.shortest)
+    if length >= sizing.target:
+        chance *= 4
+    return _unit(piece.source, piece.origin, piece.frames) < chance
+
+
+def keyframe_indexes(source: Source) -> list[int] | None:
+    """The source's keyframes as frame numbers (sorted), when the ingest probe knew them."""
+    if source.keyframes is None or source.fps <= 0:
+        return None
+    return sorted({round(t * source.fps) for t in source.keyframes})
+
+
+def _split_offsets(
+    piece: Piece, sizing: Sizing, rate: Fraction, keyframes: list[int] | None
+) -> list[int]:
+    """Where a long segment is cut, in frames from its start: every `target` frames, moved to
+    the next source keyframe when one is within `shortest` frames (and the source runs at the
+    output rate, so its frames are the output's)."""
+    usable = keyframes if keyframes and piece.fps == rate else None
+    first_source_frame = round(piece.origin * piece.fps) if usable else 0
+    offsets: list[int] = []
+    nominal = sizing.target
+    while piece.frames - nominal >= sizing.shortest:
+        cut = nominal
+        if usable:
+            at = bisect.bisect_left(usable, first_source_frame + nominal)
+            if at < len(usable) and usable[at] - first_source_frame - nominal < sizing.shortest:
+                cut = usable[at] - first_source_frame
+        if piece.frames - cut < sizing.shortest:
+            break
+        offsets.append(cut)
+        nominal = cut + sizing.target
+    return offsets
+
+
+def chunk_bounds(
+    plan: ExportPlan, sizing: Sizing, keyframes: Mapping[str, list[int] | None]
+) -> list[tuple[int, int]]:
+    """The chunks as [first, last) timeline frames, covering the whole timeline."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    count = 0
+    for piece in plan.pieces:
+        if piece.frames > sizing.target + sizing.shortest:
+            if piece.first > start:
+                bounds.append((start, piece.first))
+            known = keyframes.get(piece.source) if piece.source else None
+            cuts = [0, *_split_offsets(piece, sizing, plan.rate, known), piece.frames]
+            bounds += [(piece.first + a, piece.first + b) for a, b in itertools.pairwise(cuts)]
+            start, count = piece.end, 0
+            continue
+        if piece.first > start and (
+            piece.end - start > sizing.longest or count >= sizing.max_pieces
+        ):
+            bounds.append((start, piece.first))
+            start, count = piece.first, 0
+        count += 1
+        length = piece.end - start
+        if length >= sizing.shortest and _ends_chunk(piece, sizing, length):
+            bounds.append((start, piece.end))
+            start, count = piece.end, 0
+    if start < plan.total_frames:
+        bounds.append((start, plan.total_frames))
+    return bounds
+
+
+def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[ChunkSpec]:
+    """What each chunk holds: its picture pieces, its segments' sound, the overlays in it."""
+    overlays = sorted(plan.overlays, key=lambda o: o.at)
+    starts = [o.at for o in overlays]
+    longest_overlay = max((o.samples for o in overlays), default=0)
+    specs = []
+    index = 0
+    for first, last in bounds:
+        while plan.pieces[index].end <= first:
+            index += 1
+        pictures: list[Picture] = []
+        sounds: list[Sound] = []
+        chunk_start = sample_at(first, plan.rate)
+        chunk_end = sample_at(last, plan.rate)
+        cursor = index
+        while cursor < len(plan.pieces) and plan.pieces[cursor].first < last:
+            piece = plan.pieces[cursor]
+            begin, end = max(first, piece.first), min(last, piece.end)
+            pictures.append(
+                Picture(
+                    frames=end - begin,
+                    source=piece.source,
+                    origin=piece.origin,
+                    offset=begin - piece.first,
+                    fps=piece.fps,
+                )
+                if piece.source
+                else Picture(frames=end - begin)
+            )
+            if piece.source and piece.has_audio:
+                from_sample = sample_at(begin, plan.rate)
+                sounds.append(
+                    Sound(
+                        source=piece.source,
+                        origin=piece.origin,
+                        skip=from_sample - sample_at(piece.first, plan.rate),
+                        at=from_sample - chunk_start,
+                        samples=sample_at(end, plan.rate) - from_sample,
+                        source_rate=piece.audio_rate,
+                    )
+                )
+            cursor += 1
+        mixed: list[Sound] = []
+        low = bisect.bisect_left(starts, chunk_start - longest_overlay)
+        for overlay in overlays[low : bisect.bisect_left(starts, chunk_end)]:
+            begin, end = max(chunk_start, overlay.at), min(chunk_end, overlay.at + overlay.samples)
+            if end > begin:
+                mixed.append(
+                    Sound(
+                        source=overlay.source,
+                        origin=overlay.origin,
+                        skip=begin - overlay.at,
+                        at=begin - chunk_start,
+                        samples=end - begin,
+                        source_rate=overlay.audio_rate,
+                    )
+                )
+        specs.append(
+            ChunkSpec(
+                width=plan.width,
+                height=plan.height,
+                rate=plan.rate,
+                frames=last - first,
+                samples=chunk_end - chunk_start,
+                pictures=tuple(pictures),
+                sounds=tuple(sounds),
+                overlays=tuple(mixed),
+            )
+        )
+    return specs
+
+
+def plan_chunks(plan: ExportPlan, sources: Mapping[str, Source]) -> list[ChunkSpec]:
+    """The timeline in chunks (none copied yet: the smart path decides that)."""
+    keyframes = {key: keyframe_indexes(source) for key, source in sources.items()}
+    return chunk_specs(plan, chunk_bounds(plan, sizing_for(plan.rate), keyframes))
+
+
+# --- Names ----------------------------------------------------------------------------------
+
+
+@functools.cache
+def ffmpeg_version(binary: str) -> str:
+    """The FFmpeg build (first line of `ffmpeg -version`): another build may encode other bits."""
+    # run_ffprobe_lines runs any argument list through the one runner; only the first line counts.
+    lines, _ = run_ffprobe_lines(version_args(binary), limit=1, timeout=30)
+    return lines[0] if lines else ""
+
+
+def source_identity(clip: Clip) -> dict[str, Any]:
+    """What names a clip's file: a re-uploaded original under the same clip is another file."""
+    return {"file": clip.file_path, "size": clip.file_size, "sha256": clip.sha256}
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def chunk_key(
+    spec: ChunkSpec,
+    *,
+    identities: Mapping[str, dict[str, Any]],
+    fmt: str,
+    encoding: Encoding,
+    ffmpeg: str,
+) -> str:
+    return _digest(
+        {
+            "chunk_format": CHUNK_FORMAT,
+            "ffmpeg": ffmpeg,
+            "picture": "copy" if spec.copy else video_codec_args(fmt, spec.rate, encoding),
+            "picture_container": picture_container(fmt),
+            "sound": SOUND_CONTAINER,
+            "spec": spec.describe(),
+            "sources": {key: identities[key] for key in spec.sources},
+        }
+    )
+
+
+def result_key(
+    specs: Sequence[ChunkSpec],
+    *,
+    identities: Mapping[str, dict[str, Any]],
+    fmt: str,
+    encoding: Encoding,
+    ffmpeg: str,
+    finish: dict[str, Any],
+) -> str:
+    """The name of a whole export: its chunks as planned before the smart path (which decides
+    the same way for the same files and settings) and how they are finished (loudness, audio
+    codec, smart path on or off)."""
+    keys = [
+        chunk_key(spec, identities=identities, fmt=fmt, encoding=encoding, ffmpeg=ffmpeg)
+        for spec in specs
+    ]
+    return _digest({"chunks": keys, "finish": finish})

@@ -1,0 +1,350 @@
+"""The timeline laid out in output frames and audio samples: what an export will contain.
+
+A segment from `start` to `end` covers output frames round(start·R) … round(end·R), and its
+sound the samples of those frame boundaries (`sample_at`), so picture and sound of every piece
+have the same length and rounding never accumulates. Gaps are black and silent; audio-layer
+segments are placed by sample and mixed on top.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from django.conf import settings
+
+from clips.models import Clip
+from common.errors import ServiceError
+from projects.models import Project
+from timeline.models import TimelineSegment
+from timeline.selectors import timeline_segments
+
+SAMPLE_RATE = 48000
+# Segment times are stored to the millisecond: an in-point within half a millisecond of a
+# frame's start means that frame (1.533 s at 30 fps is frame 46, which starts at 1.5333… s).
+IN_POINT_TOLERANCE = Fraction(1, 2000)
+# The contract's limits (another part of the code refuses such timelines on input); an export
+# checks them again in case one got in some other way.
+TIMELINE_MAX_DURATION = 43200
+TIMELINE_MAX_SEGMENTS = 2000
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    width: int
+    height: int
+    rate: Fraction
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+PRESETS = {
+    "1080p": Preset("1080p", 1920, 1080, Fraction(30)),
+    "720p": Preset("720p", 1280, 720, Fraction(30)),
+}
+SOURCE_PRESET = "source"
+PRESET_NAMES = (*PRESETS, SOURCE_PRESET)
+DEFAULT_PRESET = "1080p"
+FORMATS = ("mp4", "webm")
+DEFAULT_FORMAT = "mp4"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the export needs to know of one clip's media (from its probed metadata)."""
+
+    key: str
+    fps: Fraction
+    has_audio: bool
+    duration: Fraction
+    width: int = 0
+    height: int = 0
+    audio_rate: int = 0
+    # Keyframe times (seconds) as the ingest probe stored them; None when unknown.
+    keyframes: tuple[Fraction, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One timeline segment, in seconds (exact fractions of the stored decimals)."""
+
+    source: str
+    layer: str
+    start: Fraction
+    source_start: Fraction
+    duration: Fraction
+    name: str = ""
+
+    @property
+    def end(self) -> Fraction:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the video track from timeline frame `first`: a segment, or a gap (black
+    and silence) when `source` is None. `origin` is the source time of its first frame."""
+
+    first: int
+    frames: int
+    source: str | None = None
+    origin: Fraction = Fraction(0)
+    fps: Fraction = Fraction(0)
+    has_audio: bool = False
+    audio_rate: int = 0
+
+    @property
+    def end(self) -> int:
+        return self.first + self.frames
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """An `audio`-layer segment: `samples` samples of its source from `origin` on, mixed in
+    from timeline sample `at`."""
+
+    source: str
+    origin: Fraction
+    at: int
+    samples: int
+    audio_rate: int = 0
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    width: int
+    height: int
+    rate: Fraction
+    total_frames: int
+    pieces: tuple[Piece, ...]
+    overlays: tuple[Overlay, ...] = field(default=())
+
+    @property
+    def duration(self) -> float:
+        return float(self.total_frames / self.rate)
+
+    @property
+    def total_samples(self) -> int:
+        return sample_at(self.total_frames, self.rate)
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def has_gaps(self) -> bool:
+        return any(piece.source is None for piece in self.pieces)
+
+
+def sample_at(frame: int, rate: Fraction) -> int:
+    """The audio sample where output frame `frame` starts (exact, rounded once)."""
+    return round(Fraction(frame) * SAMPLE_RATE / rate)
+
+
+def source_frame_index(source_start: Fraction, fps: Fraction) -> int:
+    """The source frame on screen at `source_start` (within the millisecond storage precision)."""
+    return math.floor((source_start + IN_POINT_TOLERANCE) * fps)
+
+
+def even(value: int) -> int:
+    return max(2, value - value % 2)
+
+
+def source_preset(first_video: Source) -> Preset:
+    """The `source` preset: the first video segment's display size and frame rate."""
+    return Preset(
+        SOURCE_PRESET,
+        even(first_video.width),
+        even(first_video.height),
+        first_video.fps if first_video.fps > 0 else Fraction(30),
+    )
+
+
+def plan_export(cuts: Sequence[Cut], sources: dict[str, Source], preset: Preset) -> ExportPlan:
+    """Lay the timeline out in frames and samples: segments, gaps, audio-layer overlays."""
+    rate = preset.rate
+    video = sorted((c for c in cuts if c.layer == "video"), key=lambda c: (c.start, c.end))
+    audio = sorted((c for c in cuts if c.layer == "audio"), key=lambda c: (c.start, c.end))
+    timeline_end = max((c.end for c in cuts), default=Fraction(0))
+    total_frames = round(timeline_end * rate)
+
+    pieces: list[Piece] = []
+    cursor = 0
+    for cut in video:
+        first = max(round(cut.start * rate), cursor)
+        last = min(round(cut.end * rate), total_frames)
+        if last <= first:
+            continue  # shorter than half a frame once placed on the frame grid
+        if first > cursor:
+            pieces.append(Piece(first=cursor, frames=first - cursor))
+        source = sources[cut.source]
+        fps = source.fps if source.fps > 0 else rate
+        pieces.append(
+            Piece(
+                first=first,
+                frames=last - first,
+                source=cut.source,
+                origin=Fraction(source_frame_index(cut.source_start, fps)) / fps,
+                fps=fps,
+                has_audio=source.has_audio,
+                audio_rate=source.audio_rate,
+            )
+        )
+        cursor = last
+    if total_frames > cursor:
+        pieces.append(Piece(first=cursor, frames=total_frames - cursor))
+
+    total_samples = sample_at(total_frames, rate)
+    overlays: list[Overlay] = []
+    for cut in audio:
+        source = sources[cut.source]
+        if not source.has_audio:
+            continue
+        begin = round(cut.start * SAMPLE_RATE)
+        finish = min(round(cut.end * SAMPLE_RATE), total_samples)
+        if finish <= begin:
+            continue
+        overlays.append(
+            Overlay(cut.source, cut.source_start, begin, finish - begin, source.audio_rate)
+        )
+    return ExportPlan(
+        width=preset.width,
+        height=preset.height,
+        rate=rate,
+        total_frames=total_frames,
+        pieces=tuple(pieces),
+        overlays=tuple(overlays),
+    )
+
+
+# --- From the database ------------------------------------------------------------------------
+
+
+def _fraction(value: Decimal | float | str) -> Fraction:
+    return Fraction(str(value))
+
+
+def exportable_segments(project: Project) -> list[TimelineSegment]:
+    """The project's segments with their clips, or a ServiceError saying what stops the export."""
+    # Text and caption segments have no clip; this renderer draws no text yet.
+    segments = list(
+        timeline_segments(project_id=project.pk).filter(clip__isnull=False).select_related("clip")
+    )
+    if not any(s.layer == TimelineSegment.Layer.VIDEO for s in segments):
+        raise ServiceError(
+            "The timeline has no video segment yet. Place at least one clip on the video "
+            "layer, then export.",
+            {"reason": "empty_timeline"},
+        )
+    waiting = sorted(
+        {
+            s.clip.name
+            for s in segments
+            if s.clip.status != Clip.Status.READY or not s.clip.file_path
+        }
+    )
+    if waiting:
+        raise ServiceError(
+            f"These clips are not ready yet: {', '.join(waiting)}. Wait until they finish "
+            "processing (or remove them from the timeline), then export.",
+            {"reason": "clips_not_ready", "clips": waiting},
+        )
+    return segments
+
+
+def check_limits(segments: Sequence[TimelineSegment]) -> None:
+    """The contract's timeline limits, as a ServiceError."""
+    max_segments = int(getattr(settings, "TIMELINE_MAX_SEGMENTS", TIMELINE_MAX_SEGMENTS))
+    max_duration = int(getattr(settings, "TIMELINE_MAX_DURATION", TIMELINE_MAX_DURATION))
+    if len(segments) > max_segments:
+        raise ServiceError(
+            f"The timeline has {len(segments)} segments; an export takes at most "
+            f"{max_segments}. Remove some, then export.",
+            {"reason": "too_many_segments", "limit": max_segments},
+        )
+    end = max((s.start_time + s.duration for s in segments), default=Decimal(0))
+    if end > max_duration:
+        raise ServiceError(
+            f"The timeline is {float(end):.0f} s long; an export may be at most {max_duration} s "
+            f"({max_duration / 3600:g} h). Shorten it, then export.",
+            {"reason": "too_long", "limit": max_duration},
+        )
+
+
+def source_of(clip: Clip) -> Source:
+    meta = clip.metadata or {}
+    fps = Fraction(0)
+    for key in ("r_frame_rate", "avg_frame_rate"):
+        try:
+            fps = Fraction(str(meta.get(key) or "0"))
+        except (ValueError, ZeroDivisionError):
+            continue
+        if fps > 0:
+            break
+    if fps <= 0 and meta.get("fps"):
+        fps = Fraction(str(meta["fps"])).limit_denominator(1001)
+    keyframes = meta.get("keyframes")
+    if not isinstance(keyframes, list) or meta.get("keyframes_truncated"):
+        keyframes = None
+    return Source(
+        key=str(clip.pk),
+        fps=fps,
+        has_audio=bool(meta.get("has_audio")),
+        duration=_fraction(clip.duration or 0),
+        width=int(meta.get("display_width") or meta.get("width") or 0),
+        height=int(meta.get("display_height") or meta.get("height") or 0),
+        audio_rate=int(meta.get("audio_sample_rate") or 0),
+        keyframes=None if keyframes is None else tuple(Fraction(str(t)) for t in keyframes),
+    )
+
+
+def cuts_of(segments: Sequence[TimelineSegment]) -> list[Cut]:
+    return [
+        Cut(
+            source=str(s.clip_id),
+            layer=s.layer,
+            start=_fraction(s.start_time),
+            source_start=_fraction(s.source_start),
+            duration=_fraction(s.duration),
+            name=s.name,
+        )
+        for s in segments
+    ]
+
+
+def preset_for(name: str, cuts: Sequence[Cut], sources: dict[str, Source]) -> Preset:
+    if name != SOURCE_PRESET:
+        return PRESETS[name]
+    first = min((c for c in cuts if c.layer == "video"), key=lambda c: c.start)
+    return source_preset(sources[first.source])
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A project's timeline ready to chunk: the plan, the preset and the clips it uses."""
+
+    plan: ExportPlan
+    preset: Preset
+    clips: dict[str, Clip]
+    sources: dict[str, Source]
+    segments: int
+
+
+def timeline_plan(segments: Sequence[TimelineSegment], preset_name: str) -> Timeline:
+    clips = {str(s.clip_id): s.clip for s in segments}
+    cuts = cuts_of(segments)
+    sources = {key: source_of(clip) for key, clip in clips.items()}
+    preset = preset_for(preset_name, cuts, sources)
+    return Timeline(
+        plan=plan_export(cuts, sources, preset),
+        preset=preset,
+        clips=clips,
+        sources=sources,
+        segments=len(segments),
+    )
