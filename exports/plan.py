@@ -230,6 +230,13 @@ def _fraction(value: Decimal | float | str) -> Fraction:
     return Fraction(str(value))
 
 
+def clip_of(segment: TimelineSegment) -> Clip:
+    """The clip of a video or audio segment, the only segments an export reads."""
+    if segment.clip is None:  # text and captions (segment_clip_iff_media_layer)
+        raise ValueError(f"segment {segment.pk} has no clip")
+    return segment.clip
+
+
 def exportable_segments(project: Project) -> list[TimelineSegment]:
     """The project's segments with their clips, or a ServiceError saying what stops the export."""
     # Text and caption segments have no clip; this renderer draws no text yet.
@@ -244,9 +251,9 @@ def exportable_segments(project: Project) -> list[TimelineSegment]:
         )
     waiting = sorted(
         {
-            s.clip.name
+            clip_of(s).name
             for s in segments
-            if s.clip.status != Clip.Status.READY or not s.clip.file_path
+            if clip_of(s).status != Clip.Status.READY or not clip_of(s).file_path
         }
     )
     if waiting:
@@ -337,7 +344,7 @@ class Timeline:
 
 
 def timeline_plan(segments: Sequence[TimelineSegment], preset_name: str) -> Timeline:
-    clips = {str(s.clip_id): s.clip for s in segments}
+    clips = {str(s.clip_id): clip_of(s) for s in segments}
     cuts = cuts_of(segments)
     sources = {key: source_of(clip) for key, clip in clips.items()}
     preset = preset_for(preset_name, cuts, sources)
