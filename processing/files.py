@@ -70,12 +70,21 @@ def file_sha256(path: Path) -> str:
 
 
 def storage_download(key: str, dest: Path) -> int:
-    """Copy a stored file to the local path `dest`; returns its size in bytes."""
+    """Copy a stored file to the local path `dest`; returns its size in bytes. A key that is not
+    stored raises FileNotFoundError on every backend."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     s3 = s3_target()
     if s3 is not None:
+        from botocore.exceptions import ClientError
+
         # S3File would buffer the whole object in memory; boto3 streams it (ranged, threaded).
-        s3.client.download_file(s3.bucket, s3.key(key), str(dest))
+        try:
+            s3.client.download_file(s3.bucket, s3.key(key), str(dest))
+        except ClientError as exc:
+            # A missing object reads as a missing file, as it does on local disk.
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise FileNotFoundError(key) from exc
+            raise
     else:
         with default_storage.open(key, "rb") as source, open(dest, "wb") as target:
             shutil.copyfileobj(source, target, COPY_BLOCK)

@@ -124,9 +124,30 @@ export class Library {
     return card;
   }
 
+  // What a card shows; signed media links are left out, as a fresh link shows the same picture.
+  signature(clip) {
+    const { status, name, original_filename, duration, resolution, file_size, error_message } = clip;
+    const progress = this.progress.get(clip.id);
+    return JSON.stringify([status, name, original_filename, duration, resolution, file_size, error_message, progress, Boolean(clip.thumbnail_url), Boolean(clip.filmstrip_url)]);
+  }
+
   render() {
     const clips = [...this.state.clips.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
-    this.clipList.replaceChildren(...clips.map((clip) => this.card(clip)));
+    // Cards whose content did not change stay the same nodes: a progress message must not
+    // replace the card someone is dragging (the drag would end without a drop).
+    const existing = new Map([...this.clipList.children].map((node) => [node.dataset.clip, node]));
+    const wanted = clips.map((clip) => {
+      const signature = this.signature(clip);
+      const node = existing.get(clip.id);
+      if (node && (node.dataset.signature === signature || node.classList.contains("is-dragging"))) return node;
+      const card = this.card(clip);
+      card.dataset.signature = signature;
+      return card;
+    });
+    wanted.forEach((node, index) => {
+      if (this.clipList.children[index] !== node) this.clipList.insertBefore(node, this.clipList.children[index] || null);
+    });
+    while (this.clipList.children.length > wanted.length) this.clipList.lastElementChild.remove();
     const empty = clips.length === 0 && !this.uploads.tasks.length;
     this.dropzone.classList.toggle("compact", !empty);
     this.dropzone.replaceChildren(
