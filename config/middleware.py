@@ -101,7 +101,7 @@ def _unavailable_service(exc: Exception) -> str | None:
 
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         return "cache"
-    if isinstance(exc, dramatiq.errors.ConnectionError):
+    if isinstance(exc, dramatiq.errors.BrokerConnectionError):
         return "queue"
     if isinstance(exc, OperationalError | InterfaceError):
         return "database"
