@@ -75,6 +75,7 @@ export function setupCollaboration({ config, state, timeline, seek, reloadTimeli
     role,
     onSeek: seek,
     onShow: () => side.current !== "comments" && side.open("comments"),
+    isShown: () => side.current === "comments",
   });
   const history = new HistoryPanel({
     projectId: project.id,

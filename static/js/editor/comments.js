@@ -19,7 +19,7 @@ function relativeTime(iso) {
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export class CommentsPanel {
-  constructor({ projectId, state, timeline, me, role, onSeek, onShow }) {
+  constructor({ projectId, state, timeline, me, role, onSeek, onShow, isShown }) {
     this.projectId = projectId;
     this.state = state;
     this.timeline = timeline;
@@ -29,6 +29,7 @@ export class CommentsPanel {
     this.isOwner = role === "owner";
     this.onSeek = onSeek;
     this.onShow = onShow || (() => {});
+    this.isShown = isShown || (() => false);
     this.comments = new Map();
     this.members = [];
     this.showResolved = false;
@@ -93,7 +94,8 @@ export class CommentsPanel {
       const fresh = !this.comments.has(comment.id);
       this.comments.set(comment.id, comment);
       this.render();
-      if (fresh && message.type === MESSAGE.COMMENT && (!this.me || comment.author.id !== this.me.id)) {
+      // With the panel shut, say so (the bell tells only those the comment concerns).
+      if (fresh && message.type === MESSAGE.COMMENT && !this.isShown() && (!this.me || comment.author.id !== this.me.id)) {
         toast(`${comment.author.name} commented${comment.time != null ? ` at ${formatTime(comment.time, { precise: true })}` : ""}.`, {
           timeout: 4000,
           id: "comment",
