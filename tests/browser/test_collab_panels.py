@@ -15,6 +15,9 @@ from tests.browser.conftest import make_clip, wait_until
 from tests.browser.test_sharing import PASSWORD, api_call, sign_up
 
 SIZES = [(1440, 900), (1280, 720)]
+TOAST = (
+    "(text) => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes(text))"
+)
 
 
 @pytest.fixture
@@ -118,7 +121,7 @@ def test_the_owner_shares_from_the_editor_and_the_invitee_joins_by_the_link(
 
         # Copy link puts the invitation's link on the clipboard.
         pending.get_by_role("button", name="Copy the invitation link for tomas@example.com").click()
-        wait_until(owner, "document.querySelector('.toast')?.textContent.includes('copied')")
+        wait_until(owner, TOAST, arg="copied")
         url = owner.evaluate("navigator.clipboard.readText()")
         assert "/invitations/" in url, url
 
@@ -152,7 +155,7 @@ def test_the_owner_shares_from_the_editor_and_the_invitee_joins_by_the_link(
         assert dialog.locator("#share-invitations .share-row").count() == 0
         assert row.get_by_label("Role of tomas").input_value() == "commenter"
         row.get_by_label("Role of tomas").select_option("editor")
-        wait_until(owner, "document.querySelector('.toast')?.textContent.includes('now an editor')")
+        wait_until(owner, TOAST, arg="now an editor")
         members = api_call(owner, "GET", f"/api/projects/{project_id}/members")["body"]
         assert [(m["user"]["name"], m["role"]) for m in members["results"]] == [
             ("sara", "owner"),
@@ -208,7 +211,7 @@ def test_comments_show_on_the_ruler_arrive_live_resolve_and_history_restores(
     owner.locator("#timeline-scroll").click(position={"x": 2, "y": 2})  # the ruler, at ~0 s
     owner.keyboard.press("Home")
     owner.keyboard.press("Shift+ArrowRight")
-    wait_until(owner, "document.getElementById('comment-time').textContent === '0:01.00'")
+    wait_until(owner, "document.getElementById('comment-time').value === '0:01.00'")
     owner.locator("#comment-body").click()
     owner.keyboard.type("The horizon tilts here, @")
     option = owner.get_by_role("option", name="marco")

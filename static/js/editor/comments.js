@@ -41,7 +41,7 @@ export class CommentsPanel {
     this.markers = document.getElementById("comment-markers");
     this.form = document.getElementById("comment-form");
     this.body = document.getElementById("comment-body");
-    this.timeButton = document.getElementById("comment-time");
+    this.timeOutput = document.getElementById("comment-time");
     this.onSegment = document.getElementById("comment-on-segment");
     this.mentionList = document.getElementById("mention-list");
 
@@ -61,9 +61,8 @@ export class CommentsPanel {
     });
     this.body.addEventListener("keydown", (event) => this.composerKey(event, this.body, () => this.create()));
     this.body.addEventListener("input", () => this.updateMentions(this.body));
-    this.timeButton.addEventListener("click", () => this.onSeek(this.state.playhead));
     this.state.addEventListener("playhead", () => {
-      this.timeButton.textContent = formatTime(this.state.playhead, { precise: true });
+      this.timeOutput.textContent = formatTime(this.state.playhead, { precise: true });
     });
     this.state.addEventListener("selection", () => this.updateSegmentChoice());
     this.state.addEventListener("timeline", () => this.updateSegmentChoice());
@@ -126,7 +125,15 @@ export class CommentsPanel {
     return tops.map((top) => ({ top, replies: replies.get(top.id) || [] }));
   }
 
+  // Live comments re-render the list: a reply being written is carried over to the new thread
+  // node (with its focus), and while a comment is being edited the list waits.
   render() {
+    if (this.list.querySelector(".edit-form")) {
+      this.renderMarkers();
+      return;
+    }
+    const replying = new Map([...this.list.querySelectorAll(".reply-form")].map((form) => [form.closest(".thread").dataset.id, form]));
+    const active = document.activeElement;
     const threads = this.threads();
     const open = threads.filter((t) => !t.top.resolved);
     const shown = this.showResolved ? threads : open;
@@ -137,6 +144,12 @@ export class CommentsPanel {
     this.list.replaceChildren(...shown.map((t) => this.threadNode(t)));
     this.empty.hidden = shown.length > 0;
     if (focused) this.list.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
+    for (const [id, form] of replying) {
+      const thread = this.list.querySelector(`.thread[data-id="${CSS.escape(id)}"]`);
+      if (!thread) continue;
+      thread.append(form);
+      if (form.contains(active)) active.focus();
+    }
     this.renderMarkers();
   }
 
@@ -149,7 +162,7 @@ export class CommentsPanel {
     );
     if (this.canComment) {
       const replyButton = h("button", { type: "button", class: "link", text: "Reply", dataset: { focusKey: `reply-${top.id}` }, "aria-label": `Reply to ${top.author.name}` });
-      replyButton.addEventListener("click", () => this.openReply(node, top, replyButton));
+      replyButton.addEventListener("click", () => this.openReply(node, top));
       node.querySelector(".comment-actions").prepend(replyButton);
     }
     return node;
@@ -294,14 +307,14 @@ export class CommentsPanel {
     }
   }
 
-  openReply(node, top, replyButton) {
+  openReply(node, top) {
     let form = node.querySelector(".reply-form");
     if (form) return form.querySelector("textarea").focus();
     const area = h("textarea", { rows: "2", maxlength: "10000", "aria-label": `Reply to ${top.author.name}`, placeholder: "Reply… type @ to mention" });
     const host = h("div", { class: "mention-host" }, area);
     const close = () => {
       form.remove();
-      replyButton.focus();
+      this.list.querySelector(`[data-focus-key="reply-${CSS.escape(top.id)}"]`)?.focus();
     };
     const send = async () => {
       const text = area.value.trim();
@@ -310,6 +323,7 @@ export class CommentsPanel {
         const comment = await this.post({ body: text, parent_id: top.id, time: top.time, mentions: this.mentionsIn(text) });
         this.comments.set(comment.id, comment);
         this.mentionPicks.clear();
+        close();
         this.render();
         this.list.querySelector(`[data-focus-key="reply-${CSS.escape(top.id)}"]`)?.focus();
       } catch (error) {
@@ -339,7 +353,10 @@ export class CommentsPanel {
     const bodyNode = article.querySelector(".comment-body");
     const area = h("textarea", { rows: "2", maxlength: "10000", "aria-label": "Edit your comment" });
     area.value = c.body;
-    const done = () => this.render();
+    const done = () => {
+      form.remove(); // the list re-renders only once no edit is open
+      this.render();
+    };
     const save = async () => {
       const text = area.value.trim();
       if (!text) return area.focus();
