@@ -161,6 +161,17 @@ def test_the_owner_shares_from_the_editor_and_the_invitee_joins_by_the_link(
             ("sara", "owner"),
             ("tomas", "editor"),
         ]
+        # An editor gets the editing commands; then, made a viewer, only reads comments.
+        invitee.reload()
+        invitee.wait_for_selector("#lane-video")
+        assert invitee.locator("#split").is_enabled() and invitee.locator("#add-clips").is_visible()
+        row.get_by_label("Role of tomas").select_option("viewer")
+        wait_until(owner, TOAST, arg="now a viewer")
+        invitee.reload()
+        invitee.get_by_role("button", name="Comments").click()
+        invitee.locator("#comment-readonly").wait_for()
+        assert not invitee.locator("#comment-form").is_visible()
+        assert invitee.locator("#split").is_disabled()
         assert errors == [] and invitee.js_errors == []
     finally:
         context.close()
