@@ -33,6 +33,8 @@ def editor(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
     config = {
         "project": ProjectSerializer(project).data,
+        # Presence and live edits tell the caller's own ones from everyone else's.
+        "userId": str(request.user.pk),
         "chunkSize": settings.UPLOAD_CHUNK_SIZE,
         "maxFileSize": settings.UPLOAD_MAX_FILE_SIZE,
         # The editor renews media links before they expire (static/js/editor/media.js).

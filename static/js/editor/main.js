@@ -5,6 +5,7 @@ import { Autosave } from "./autosave.js";
 import { ExportPanel, JobsPanel } from "./export.js";
 import { Library } from "./library.js";
 import { connectLive } from "./live.js";
+import { Presence } from "./presence.js";
 import { Player } from "./preview.js";
 import { EditorState, MIN_DURATION, endOf, newKey, segmentAt, trimIn, trimOut } from "./state.js";
 import { TimelineView } from "./timeline.js";
@@ -15,7 +16,8 @@ const state = new EditorState(config.project);
 
 const player = new Player(state);
 const timeline = new TimelineView(state, { onSeek: (t) => player.seek(t) });
-const autosave = new Autosave({ state, projectId });
+const autosave = new Autosave({ state, projectId, userId: config.userId });
+const presence = new Presence({ state, timeline, autosave, userId: config.userId });
 
 function addToTimeline(clipId) {
   const seg = timeline.addClip(clipId, { layer: "video" });
@@ -180,7 +182,7 @@ nameInput.addEventListener("keydown", (event) => {
 // ---- export, jobs and live updates ---------------------------------------------------------
 const exportPanel = new ExportPanel({ state, projectId, onSaveNow: () => autosave.saveNow() });
 const jobsPanel = new JobsPanel({ state, projectId, retryClip: (clipId) => library.retryClip(clipId) });
-connectLive({ projectId, state, library, autosave, panels: [exportPanel, jobsPanel] });
+connectLive({ projectId, state, library, autosave, presence, panels: [exportPanel, jobsPanel] });
 
 // ---- boot ----------------------------------------------------------------------------------
 async function boot() {

@@ -114,6 +114,7 @@ export class TimelineView {
       lane.replaceChildren(...nodes);
     }
     this.renderPlayhead();
+    if (this.afterRender) this.afterRender(); // presence marks follow zoom and new nodes
   }
 
   renderRuler(width) {
@@ -303,6 +304,8 @@ export class TimelineView {
     event.preventDefault();
     segNode.focus({ preventScroll: true });
     this.state.select(seg.key);
+    // Others' edits arriving mid-drag wait: they would replace the segment being dragged.
+    this.state.hold(true);
     const edge = event.target.dataset.edge || null;
     const before = this.state.snapshot();
     const original = { ...seg };
@@ -343,6 +346,7 @@ export class TimelineView {
       const same = ["start_time", "source_start", "duration", "layer"].every((f) => seg[f] === original[f]);
       if (moved && !same) this.state.commit(() => {}, { before });
       else this.render();
+      this.state.hold(false);
       this.focusSegment(seg.key);
     };
     window.addEventListener("pointermove", move);
