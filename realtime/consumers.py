@@ -23,9 +23,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from realtime import access, messages, presence
 from realtime.access import SocketCredentials
 from realtime.broadcast import (
-    EVENT,
     project_group,
     socket_loop_register,
+    socket_send,
     sockets_group,
     user_group,
 )
@@ -160,9 +160,8 @@ class ProjectEventsConsumer(EventsConsumer):
         self.heartbeat = asyncio.ensure_future(self._keep_present())
 
     async def _to_others(self, event: dict[str, Any]) -> None:
-        await self.channel_layer.group_send(
-            project_group(self.project_id),
-            {"type": EVENT, "event": event, "skip": self.channel_name},
+        await socket_send(
+            self.channel_layer, project_group(self.project_id), event, skip=self.channel_name
         )
 
     async def _keep_present(self) -> None:

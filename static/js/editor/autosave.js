@@ -39,7 +39,7 @@ export class Autosave {
     this.sending = false;
     this.retryDelay = 1000;
     this.retryTimer = null;
-    this.offline = false;
+    this.offline = null; // why nothing can be sent right now, or null
     this.early = new Map(); // version → broadcast that came before the one preceding it
     this.gapTimer = null;
     this.echoTimer = null;
@@ -94,7 +94,7 @@ export class Autosave {
   }
 
   showStatus() {
-    if (this.offline) this.show("error", "Offline — will retry");
+    if (this.offline) this.show("error", this.offline);
     else if (this.pending) this.show("saving", "Saving…");
     else this.show("saved", "All changes saved");
     if (!this.pending) {
@@ -141,13 +141,15 @@ export class Autosave {
       await this.send(op);
       op.status = "acked";
       op.ackedAt = Date.now();
-      this.offline = false;
+      this.offline = null;
       this.retryDelay = 1000;
       this.armEchoCheck();
     } catch (error) {
-      if (error.status === 0 || error.status === 429 || error.status >= 500) {
+      // Worth trying again later (a signed-out session too: signing in again in another tab
+      // lets these edits through).
+      if (error.status === 0 || error.status === 401 || error.status === 429 || error.status >= 500) {
         op.status = "queued";
-        this.offline = true;
+        this.offline = error.status === 401 ? "Not saved — sign in again in another tab" : "Offline — will retry";
         this.showStatus();
         const wait = error.retryAfter ? error.retryAfter * 1000 : this.retryDelay;
         this.retryDelay = Math.min(RETRY_MAX, this.retryDelay * 2);
