@@ -155,6 +155,20 @@ def test_two_people_edit_one_timeline_live_and_export_both_parts(
     owner.screenshot(path=artifacts / "coediting-owner.png")
     editor.screenshot(path=artifacts / "coediting-editor.png")
 
+    # Undo takes back only one's own edit: the editor's move goes, the owner's trim stays;
+    # redo brings the move back. Both screens follow.
+    editor.keyboard.press("Control+z")
+    undone = [
+        "beach, video lane, from 0:00.00 to 0:02.00",
+        "sunset, video lane, from 0:03.00 to 0:06.00",
+    ]
+    for who in (owner, editor):
+        wait_labels(who, undone)
+    editor.keyboard.press("Control+Shift+z")
+    for who in (owner, editor):
+        wait_labels(who, expected)
+        wait_until(who, SAVED, timeout=15_000)
+
     # The export holds both people's work: 7 s, the editor's moved segment last.
     job = api_call(owner, "POST", f"/api/projects/{project_id}/export", {"preset": "720p"})
     assert job["status"] == 202, job
