@@ -162,3 +162,24 @@ def test_an_edit_that_no_longer_fits_is_refused_and_repaired_without_a_reload(
     page.keyboard.press("Enter")
     assert agree([page], project_id) == ["pier, video lane, from 0:00.00 to 0:03.00"]
     assert page.js_errors == []
+
+
+def test_an_edit_made_offline_is_sent_when_the_editor_opens_again(
+    app_server: str, page: Any, tmp_path: Path
+) -> None:
+    clip = make_clip(tmp_path / "pier.mp4", frequency=330)
+    url = start_project(page, app_server, "offline@example.com", clip)
+    project_id = url.rstrip("/").split("/")[-1]
+
+    page.context.set_offline(True)
+    page.locator("#lane-video .segment").focus()
+    page.keyboard.press("Shift+ArrowRight")
+    page.wait_for_selector("#save-state.is-error")
+    assert "Offline" in page.inner_text("#save-state")
+    page.close()  # the tab goes away before the edit reached the server
+
+    page.context.set_offline(False)
+    again = page.context.new_page()
+    again.goto(url)
+    again.locator(".toast", has_text="Restored your unsaved changes").wait_for()
+    assert agree([again], project_id) == ["pier, video lane, from 0:01.00 to 0:04.00"]
