@@ -150,11 +150,16 @@ class ProjectEventsConsumer(EventsConsumer):
             return
         self.project_id = project_id
         await self._join([project_group(project_id)])
-        entry = await _cache_call(presence.presence_join)(
-            project_id=project_id, channel=self.channel_name, user=user
-        )
+        try:
+            entry = await _cache_call(presence.presence_join)(
+                project_id=project_id, channel=self.channel_name, user=user
+            )
+            users = await _cache_call(presence.presence_users)(project_id=project_id)
+        except Exception:
+            # Without the cache the socket still carries the project's events.
+            logger.warning("could not record presence", exc_info=True)
+            entry, users = presence.user_entry(user), [presence.user_entry(user)]
         self.present = True
-        users = await _cache_call(presence.presence_users)(project_id=project_id)
         await self.send_json(messages.presence(users=users))
         await self._to_others(messages.presence_join(user=entry))
         self.heartbeat = asyncio.ensure_future(self._keep_present())
@@ -203,13 +208,16 @@ class ProjectEventsConsumer(EventsConsumer):
         self.presence_last = asyncio.get_running_loop().time()
         user = self._user()
         assert user is not None
-        await _cache_call(presence.presence_update)(
-            project_id=self.project_id,
-            channel=self.channel_name,
-            user=user,
-            playhead=playhead,
-            selection=selection,
-        )
+        try:
+            await _cache_call(presence.presence_update)(
+                project_id=self.project_id,
+                channel=self.channel_name,
+                user=user,
+                playhead=playhead,
+                selection=selection,
+            )
+        except Exception:
+            logger.warning("could not record a presence update", exc_info=True)
         await self._to_others(
             messages.presence_update(user_id=user.pk, playhead=playhead, selection=selection)
         )
