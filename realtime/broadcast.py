@@ -90,6 +90,12 @@ def broadcast(message: dict[str, Any], groups: Iterable[str]) -> None:
     transaction.on_commit(lambda: _send(targets, payload))
 
 
+async def socket_send(layer: Any, group: str, message: dict[str, Any], *, skip: str) -> None:
+    """A socket's own message to its group (presence), sent at once, as no transaction stands
+    behind it; the socket `skip` (the sender's channel) does not get it back."""
+    await layer.group_send(group, {"type": EVENT, "event": _jsonable(message), "skip": skip})
+
+
 def credentials_check_request(*, user_id: uuid.UUID | str) -> None:
     """After commit, make every open socket of the user check its credentials again and close
     with 4401 when they no longer hold (sign-out, password change)."""

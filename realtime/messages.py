@@ -20,6 +20,10 @@ NOTIFICATION = "notification"
 COMMENT = "comment"
 COMMENT_UPDATED = "comment:updated"
 COMMENT_DELETED = "comment:deleted"
+PRESENCE = "presence"
+PRESENCE_JOIN = "presence:join"
+PRESENCE_UPDATE = "presence:update"
+PRESENCE_LEAVE = "presence:leave"
 # The answer to a client's {"type": "ping"} (keeps proxies from closing an idle socket).
 PONG = "pong"
 
@@ -34,6 +38,10 @@ MESSAGE_TYPES = (
     COMMENT,
     COMMENT_UPDATED,
     COMMENT_DELETED,
+    PRESENCE,
+    PRESENCE_JOIN,
+    PRESENCE_UPDATE,
+    PRESENCE_LEAVE,
     PONG,
 )
 
@@ -144,6 +152,28 @@ def comment_updated(*, comment: dict[str, Any]) -> dict[str, Any]:
 
 def comment_deleted(*, project_id: Id, comment_id: Id) -> dict[str, Any]:
     return {"type": COMMENT_DELETED, "project_id": str(project_id), "comment_id": str(comment_id)}
+
+
+def presence(*, users: list[dict[str, Any]]) -> dict[str, Any]:
+    """Who is in the project, sent to a socket as it joins (API.md "Editing together")."""
+    return {"type": PRESENCE, "users": users}
+
+
+def presence_join(*, user: dict[str, Any]) -> dict[str, Any]:
+    return {"type": PRESENCE_JOIN, "user": user}
+
+
+def presence_update(*, user_id: Id, playhead: float, selection: list[str]) -> dict[str, Any]:
+    return {
+        "type": PRESENCE_UPDATE,
+        "user_id": str(user_id),
+        "playhead": playhead,
+        "selection": selection,
+    }
+
+
+def presence_leave(*, user_id: Id) -> dict[str, Any]:
+    return {"type": PRESENCE_LEAVE, "user_id": str(user_id)}
 
 
 def pong() -> dict[str, Any]:

@@ -100,6 +100,11 @@ export function openSocket(path, { onMessage, onState }) {
   };
   connect();
   return {
+    // Sends now if the socket is open; a message while it is down is dropped (callers resend
+    // their state on "open").
+    send(message) {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    },
     close() {
       closed = true;
       clearTimeout(timer);

@@ -11,5 +11,9 @@ export const MESSAGE = Object.freeze({
   COMMENT: "comment",
   COMMENT_UPDATED: "comment:updated",
   COMMENT_DELETED: "comment:deleted",
+  PRESENCE: "presence",
+  PRESENCE_JOIN: "presence:join",
+  PRESENCE_UPDATE: "presence:update",
+  PRESENCE_LEAVE: "presence:leave",
   PONG: "pong",
 });

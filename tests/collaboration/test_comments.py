@@ -245,6 +245,7 @@ def test_a_new_comment_reaches_everyone_watching_the_project(team: Team) -> None
     async def body() -> None:
         connected, _ = await communicator.connect(timeout=5)
         assert connected
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "presence"
         response = await database_sync_to_async(post)(team, "commenter", body="Live!", time=1)
         received["response"] = response.json()
         received["message"] = await communicator.receive_json_from(timeout=5)

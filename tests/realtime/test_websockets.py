@@ -60,6 +60,12 @@ async def close_code(communicator: WebsocketCommunicator) -> int | None:
     return output.get("code")
 
 
+async def join_project(communicator: WebsocketCommunicator) -> None:
+    """Connect to a project's socket; the first message says who is present."""
+    assert (await communicator.connect(timeout=5))[0]
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "presence"
+
+
 @pytest.fixture
 def project(owner: Any) -> Project:
     return make_project(owner)
@@ -143,7 +149,7 @@ def test_it_relays_a_projects_events_to_its_owner(owner: Any, project: Project) 
     communicator = socket(f"/ws/projects/{project.pk}/", user=owner)
 
     async def body() -> None:
-        assert (await communicator.connect(timeout=5))[0]
+        await join_project(communicator)
         message = {"type": "timeline:updated", "project_id": str(project.pk), "version": 3}
         await database_sync_to_async(events.broadcast)(message, [events.project_group(project.pk)])
         assert await communicator.receive_json_from(timeout=5) == message
@@ -181,7 +187,7 @@ def test_it_sends_job_events_only_after_commit(owner: Any, project: Project) -> 
     communicator = socket(f"/ws/projects/{project.pk}/", user=owner)
 
     async def body() -> None:
-        assert (await communicator.connect(timeout=5))[0]
+        await join_project(communicator)
 
         def broadcast_then_roll_back() -> None:
             try:
@@ -235,7 +241,7 @@ def test_it_delivers_progress_sent_by_another_process(owner: Any, project: Proje
 
     async def body() -> None:
         assert (await user_socket.connect(timeout=5))[0]
-        assert (await project_socket.connect(timeout=5))[0]
+        await join_project(project_socket)
 
         def worker_process() -> None:
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}

@@ -48,6 +48,7 @@ def test_it_sends_each_operation_to_the_projects_sockets(
 
     async def body() -> None:
         assert (await watcher.connect(timeout=5))[0]
+        assert (await watcher.receive_json_from(timeout=5))["type"] == "presence"
         call = database_sync_to_async
 
         created = await call(api.post)(

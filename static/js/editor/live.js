@@ -1,21 +1,27 @@
 // The editor's live socket (/ws/projects/:id/): job progress onto the library, the export dialog
-// and the jobs panel; timeline saves from elsewhere; notifications. While the socket is down,
+// and the jobs panel; timeline operations (everyone's, applied by autosave.js); presence;
+// notifications. While the socket is down,
 // clips still processing are polled instead, and caught up on when it comes back.
 import { openSocket, toast } from "../api.js";
 import { MESSAGE } from "../messages.js";
 
 const PROCESSING = new Set([MESSAGE.PROCESSING_PROGRESS, MESSAGE.PROCESSING_COMPLETED, MESSAGE.PROCESSING_FAILED]);
 
-export function connectLive({ projectId, state, library, autosave, panels, listeners = [] }) {
+export function connectLive({ projectId, state, library, autosave, panels, presence = null, listeners = [] }) {
   const connState = document.getElementById("conn-state");
   let everOpen = false;
   let fallbackPoll = null;
 
-  openSocket(`/ws/projects/${projectId}/`, {
+  const socket = openSocket(`/ws/projects/${projectId}/`, {
     onState(s) {
       connState.hidden = s === "open" || !everOpen;
+      if (presence) presence.onSocketState(s);
       if (s === "open") {
-        if (everOpen) library.pollProcessing(); // catch up on what happened while disconnected
+        if (everOpen) {
+          // Catch up on what happened while disconnected.
+          library.pollProcessing();
+          autosave.reload().catch(() => {});
+        }
         everOpen = true;
         clearInterval(fallbackPoll);
         fallbackPoll = null;
@@ -32,13 +38,17 @@ export function connectLive({ projectId, state, library, autosave, panels, liste
           if (message.type === MESSAGE.PROCESSING_PROGRESS) library.showProgress(message.clip_id, message.progress);
           else library.jobFinished(message.clip_id);
         }
-      } else if (message.type === MESSAGE.TIMELINE_UPDATED) {
-        autosave.theirsSaved(message.version);
+      } else if (message.type === MESSAGE.TIMELINE_OP) {
+        autosave.onOp(message);
+      } else if (presence && message.type.startsWith("presence")) {
+        presence.onMessage(message);
       } else if (message.type === MESSAGE.NOTIFICATION && message.message) {
         toast(message.message, { level: message.level === "error" ? "error" : "info" });
       }
     },
   });
+
+  if (presence) presence.attach(socket);
 
   // Even without any socket, clips still processing get refreshed now and then.
   setInterval(() => {

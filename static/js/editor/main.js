@@ -6,6 +6,7 @@ import { setupCollaboration } from "./collab.js";
 import { ExportPanel, JobsPanel } from "./export.js";
 import { Library } from "./library.js";
 import { connectLive } from "./live.js";
+import { Presence } from "./presence.js";
 import { Player } from "./preview.js";
 import { EditorState, MIN_DURATION, endOf, newKey, segmentAt, trimIn, trimOut } from "./state.js";
 import { TimelineView } from "./timeline.js";
@@ -16,7 +17,8 @@ const state = new EditorState(config.project);
 
 const player = new Player(state);
 const timeline = new TimelineView(state, { onSeek: (t) => player.seek(t) });
-const autosave = new Autosave({ state, projectId });
+const autosave = new Autosave({ state, projectId, userId: config.userId });
+const presence = new Presence({ state, timeline, autosave, userId: config.userId });
 
 function addToTimeline(clipId) {
   const seg = timeline.addClip(clipId, { layer: "video" });
@@ -192,7 +194,7 @@ const collab = setupCollaboration({
     state.emit("history");
   },
 });
-connectLive({ projectId, state, library, autosave, panels: [exportPanel, jobsPanel], listeners: collab.listeners });
+connectLive({ projectId, state, library, autosave, presence, panels: [exportPanel, jobsPanel], listeners: collab.listeners });
 
 // ---- boot ----------------------------------------------------------------------------------
 async function boot() {

@@ -1,6 +1,8 @@
-// Editor state: clips, the timeline's segments, selection, playhead, undo/redo history.
-// Segments carry a local `key`; the server's id for a key lives in `serverIds` so history
-// snapshots stay valid across saves.
+// Editor state: clips, the timeline's segments as this editor shows them, selection, playhead,
+// and undo/redo of this user's own edits. Segments carry a local `key` (the sync in
+// autosave.js maps keys to server ids). Every edit is a list of operations (create / update /
+// delete of one segment, with the fields before and after); undo applies their inverse to the
+// timeline as it is now, so it never takes back what someone else did.
 
 export const MIN_DURATION = 0.1;
 const round = (value) => Math.round(value * 1000) / 1000;
@@ -8,19 +10,58 @@ const round = (value) => Math.round(value * 1000) / 1000;
 let keySeq = 0;
 export const newKey = () => `s${++keySeq}`;
 
+// The fields an edit compares; a new segment also carries the extras it has.
+export const FIELDS = ["clip_id", "name", "layer", "start_time", "source_start", "duration"];
+const EXTRAS = ["volume", "fit", "duck", "text"];
+const ORDER = { delete: 0, update: 1, create: 2 }; // shrink and remove before anything grows
+
+const same = (a, b) => (typeof a === "number" && typeof b === "number" ? Math.abs(a - b) < 1e-6 : a === b);
+
+export function fieldsOf(seg) {
+  const fields = {};
+  for (const name of [...FIELDS, ...EXTRAS]) if (seg[name] !== undefined && seg[name] !== null) fields[name] = seg[name];
+  return fields;
+}
+
+// The operations that turn `before` (segments) into `after`.
+export function diff(before, after) {
+  const old = new Map(before.map((s) => [s.key, s]));
+  const ops = [];
+  for (const seg of after) {
+    const prior = old.get(seg.key);
+    old.delete(seg.key);
+    if (!prior) {
+      ops.push({ kind: "create", key: seg.key, before: null, after: fieldsOf(seg) });
+      continue;
+    }
+    const was = {};
+    const now = {};
+    for (const name of FIELDS) {
+      if (!same(prior[name], seg[name])) {
+        was[name] = prior[name];
+        now[name] = seg[name];
+      }
+    }
+    if (Object.keys(now).length) ops.push({ kind: "update", key: seg.key, before: was, after: now });
+  }
+  for (const prior of old.values()) ops.push({ kind: "delete", key: prior.key, before: fieldsOf(prior), after: null });
+  return ops.sort((a, b) => ORDER[a.kind] - ORDER[b.kind]);
+}
+
+const invert = (op) => ({ kind: op.kind === "create" ? "delete" : op.kind === "delete" ? "create" : "update", key: op.key, before: op.after, after: op.before });
+
 export class EditorState extends EventTarget {
   constructor(project) {
     super();
     this.project = project;
     this.clips = new Map();
     this.segments = [];
-    this.serverIds = new Map();
-    this.version = 0;
     this.selected = null;
     this.playhead = 0;
     this.undoStack = [];
     this.redoStack = [];
     this.changeSeq = 0;
+    this.holding = false;
   }
 
   emit(type, detail) {
@@ -44,24 +85,17 @@ export class EditorState extends EventTarget {
   }
 
   // ---- timeline -------------------------------------------------------------------------
-  loadTimeline(timeline) {
-    this.version = timeline.version;
-    this.serverIds.clear();
-    this.segments = timeline.segments.map((s) => {
-      const key = newKey();
-      this.serverIds.set(key, s.id);
-      return {
-        key,
-        clip_id: s.clip_id,
-        name: s.name,
-        layer: s.layer,
-        start_time: Number(s.start_time),
-        source_start: Number(s.source_start),
-        duration: Number(s.duration),
-      };
-    });
-    if (!this.segments.some((s) => s.key === this.selected)) this.selected = null;
+  // The timeline as the server has it with this editor's pending edits on top (autosave.js).
+  showSegments(segments) {
+    this.segments = segments;
+    if (this.selected && !this.segment(this.selected)) this.selected = null;
     this.emit("timeline", { fromServer: true });
+  }
+
+  // A drag holds the segments still: incoming changes wait until it ends.
+  hold(on) {
+    this.holding = on;
+    if (!on) this.emit("released");
   }
 
   get duration() {
@@ -86,16 +120,21 @@ export class EditorState extends EventTarget {
       s.source_start = round(s.source_start);
       s.duration = round(s.duration);
     });
-    this.undoStack.push(prior);
+    const ops = diff(prior, this.segments);
+    if (!ops.length) {
+      this.emit("timeline", { live: true });
+      return;
+    }
+    this.undoStack.push(ops);
     if (this.undoStack.length > 200) this.undoStack.shift();
     this.redoStack = [];
-    this.changed();
+    this.changed(ops);
   }
 
-  changed() {
+  changed(ops) {
     this.changeSeq += 1;
     if (this.selected && !this.segment(this.selected)) this.selected = null;
-    this.emit("timeline", { fromServer: false });
+    this.emit("timeline", { fromServer: false, ops });
     this.emit("history");
   }
 
@@ -104,20 +143,54 @@ export class EditorState extends EventTarget {
     this.emit("timeline", { live: true });
   }
 
+  // Apply operations to the segments as they are now; returns what was really done (an
+  // update of a segment someone deleted does nothing), with the fields it replaced.
+  apply(ops) {
+    const done = [];
+    for (const op of [...ops].sort((a, b) => ORDER[a.kind] - ORDER[b.kind])) {
+      const seg = this.segment(op.key);
+      if (op.kind === "create" && !seg) {
+        this.segments.push({ key: op.key, ...op.after });
+        done.push({ ...op, before: null });
+      } else if (op.kind === "delete" && seg) {
+        this.segments = this.segments.filter((s) => s !== seg);
+        done.push({ ...op, before: fieldsOf(seg) });
+      } else if (op.kind === "update" && seg) {
+        const was = {};
+        for (const name of Object.keys(op.after)) was[name] = seg[name];
+        Object.assign(seg, op.after);
+        done.push({ ...op, before: was });
+      }
+    }
+    return done;
+  }
+
+  // Both stacks hold edits as they were done: undo applies their inverse, redo the edit again.
   undo() {
-    if (!this.undoStack.length) return false;
-    this.redoStack.push(this.snapshot());
-    this.segments = this.undoStack.pop();
-    this.changed();
-    return true;
+    return this.step(this.undoStack, (ops) => {
+      const done = this.apply(ops.map(invert));
+      if (done.length) this.redoStack.push(done.map(invert));
+      return done;
+    });
   }
 
   redo() {
-    if (!this.redoStack.length) return false;
-    this.undoStack.push(this.snapshot());
-    this.segments = this.redoStack.pop();
-    this.changed();
-    return true;
+    return this.step(this.redoStack, (ops) => {
+      const done = this.apply(ops);
+      if (done.length) this.undoStack.push(done);
+      return done;
+    });
+  }
+
+  step(stack, run) {
+    while (stack.length) {
+      const done = run(stack.pop());
+      if (!done.length) continue; // someone else already took all of it back
+      this.changed(done);
+      return true;
+    }
+    this.emit("history");
+    return false;
   }
 
   select(key) {
@@ -128,50 +201,6 @@ export class EditorState extends EventTarget {
   setPlayhead(seconds, { fromPlayer = false } = {}) {
     this.playhead = Math.max(0, seconds);
     this.emit("playhead", { fromPlayer });
-  }
-
-  // The body of POST /api/projects/:id/timeline.
-  payload() {
-    return {
-      version: this.version,
-      segments: this.segments.map((s) => {
-        const item = {
-          clip_id: s.clip_id,
-          name: s.name || "",
-          layer: s.layer,
-          start_time: s.start_time,
-          source_start: s.source_start,
-          duration: s.duration,
-        };
-        const id = this.serverIds.get(s.key);
-        if (id) item.id = id;
-        return item;
-      }),
-    };
-  }
-
-  // After a save: learn the server ids of segments that had none (matched by their fields).
-  adoptSaved(sentKeys, timeline) {
-    this.version = timeline.version;
-    const unclaimed = timeline.segments.filter((s) => ![...this.serverIds.values()].includes(s.id));
-    const live = new Set(timeline.segments.map((s) => s.id));
-    for (const [key, id] of this.serverIds) if (!live.has(id)) this.serverIds.delete(key);
-    for (const key of sentKeys) {
-      if (this.serverIds.has(key)) continue;
-      const seg = this.segment(key) || null;
-      if (!seg) continue;
-      const match = unclaimed.findIndex(
-        (s) =>
-          s.clip_id === seg.clip_id &&
-          s.layer === seg.layer &&
-          Math.abs(Number(s.start_time) - seg.start_time) < 0.0015 &&
-          Math.abs(Number(s.duration) - seg.duration) < 0.0015,
-      );
-      if (match >= 0) {
-        this.serverIds.set(key, unclaimed[match].id);
-        unclaimed.splice(match, 1);
-      }
-    }
   }
 }
 

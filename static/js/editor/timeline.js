@@ -92,6 +92,8 @@ export class TimelineView {
   // ---- rendering ---------------------------------------------------------------------------
   render() {
     const { state } = this;
+    // Someone else's edit re-renders the lanes: the segment this user is on keeps the focus.
+    const focused = this.content.contains(document.activeElement) ? document.activeElement.closest(".segment") : null;
     const visible = Math.max(this.scroll.clientWidth, 200);
     const width = Math.max(visible, (state.duration + 15) * this.pps);
     this.content.style.width = `${width}px`;
@@ -114,6 +116,8 @@ export class TimelineView {
       lane.replaceChildren(...nodes);
     }
     this.renderPlayhead();
+    if (focused && !focused.isConnected) this.content.querySelector(`.segment[data-key="${CSS.escape(focused.dataset.key)}"]`)?.focus({ preventScroll: true });
+    if (this.afterRender) this.afterRender(); // presence marks follow zoom and new nodes
   }
 
   renderRuler(width) {
@@ -303,6 +307,8 @@ export class TimelineView {
     event.preventDefault();
     segNode.focus({ preventScroll: true });
     this.state.select(seg.key);
+    // Others' edits arriving mid-drag wait: they would replace the segment being dragged.
+    this.state.hold(true);
     const edge = event.target.dataset.edge || null;
     const before = this.state.snapshot();
     const original = { ...seg };
@@ -343,6 +349,7 @@ export class TimelineView {
       const same = ["start_time", "source_start", "duration", "layer"].every((f) => seg[f] === original[f]);
       if (moved && !same) this.state.commit(() => {}, { before });
       else this.render();
+      this.state.hold(false);
       this.focusSegment(seg.key);
     };
     window.addEventListener("pointermove", move);
