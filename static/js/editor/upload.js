@@ -105,7 +105,7 @@ export class UploadTask extends EventTarget {
     this.bar = h("div", { class: "bar" });
     this.progressEl = h("div", { class: "progress", role: "progressbar", "aria-label": `Upload of ${this.name}`, "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, this.bar);
     this.detailEl = h("span", { class: "detail" });
-    this.pickInput = h("input", { type: "file", class: "visually-hidden", accept: "video/*,audio/*" });
+    this.pickInput = h("input", { type: "file", class: "visually-hidden", accept: "video/*,audio/*,image/png,image/jpeg,image/webp" });
     this.pickInput.addEventListener("change", () => {
       const file = this.pickInput.files[0];
       if (file) this.manager.addFiles([file]);
