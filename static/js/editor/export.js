@@ -280,7 +280,8 @@ export class JobsPanel {
         }
         if (job.status === "failed") {
           item.append(h("p", { class: "explain", text: explainFailure(job, clip && clip.name) }));
-          if (clip && clip.status === "failed") item.append(h("div", {}, h("button", { type: "button", class: "btn btn-sm", text: "Retry processing", onclick: () => this.retryClip(clip.id).then(() => this.load()) })));
+          // Not for a file that was refused and deleted: processing it again cannot help.
+          if (clip && clip.status === "failed" && clip.file_size != null) item.append(h("div", {}, h("button", { type: "button", class: "btn btn-sm", text: "Retry processing", onclick: () => this.retryClip(clip.id).then(() => this.load()) })));
         }
         const out = job.output_data || {};
         if (job.job_type === "export" && job.status === "completed" && out.download_url) {
