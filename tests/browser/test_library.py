@@ -156,4 +156,12 @@ def test_it_shows_stills_and_sound_renames_clips_and_remembers_export_choices(
     assert page.is_checked("input[name=captions][value=burn]")
     assert page.is_checked("input[name=format][value=mp4]")
     page.screenshot(path=artifacts / "export-remembered.png")
+    # On a 1280x720 screen in the dark theme the whole dialog, Start button included, fits.
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.emulate_media(color_scheme="dark")
+    start = page.get_by_role("button", name="Start export").bounding_box()
+    assert start is not None and start["y"] + start["height"] <= 720
+    page.screenshot(path=artifacts / "export-remembered-1280-dark.png")
+    page.keyboard.press("Escape")
+    page.screenshot(path=artifacts / "library-1280-dark.png")
     assert page.js_errors == []
