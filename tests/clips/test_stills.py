@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from clips.models import Clip
 from processing.models import ProcessingJob
 from projects.models import Project
+from tests.clips.conftest import upload_all
 from tests.media import MediaFactory, ffmpeg
 from tests.processing.conftest import (  # noqa: F401 (fixtures used by name)
     clamd,
@@ -283,3 +284,27 @@ def test_a_still_has_no_length_to_extract_or_renditions_to_make(
     for response in (extract, rendition):
         assert response.status_code == 400, response.content
         assert "still image" in response.json()["error"]["message"]
+
+
+@pytest.mark.usefixtures("worker", "no_clamd")
+def test_a_bomb_sent_in_chunks_is_refused_by_the_probe_and_its_bytes_given_back(
+    api: APIClient, owner: Any, project: Project, tmp_path: Path, start_upload: Any
+) -> None:
+    data = png_bomb(tmp_path / "poster.png").read_bytes()
+    started = start_upload(data, name="Poster", filename="poster.png")
+    upload_all(api, started["upload"], data)
+
+    completed = api.post(
+        "/api/upload/complete", {"upload_id": started["upload"]["id"]}, format="json"
+    )
+
+    assert completed.status_code == 200, completed.content
+    clip = wait_for(clip_settled(Clip.objects.get(pk=started["clip"]["id"])))
+    assert clip.status == Clip.Status.FAILED
+    assert clip.metadata["error_code"] == "INVALID_FILE_FORMAT"
+    assert "30000x30000" in clip.error_message
+    assert clip.file_path == "" and clip.file_size is None
+    owner.refresh_from_db()
+    assert (owner.storage_used, owner.storage_reserved) == (0, 0)
+    body = api.get(f"/api/clips/{clip.pk}").json()
+    assert body["status"] == "failed" and body["duration"] is None
