@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from common.errors import ErrorCode, ServiceError
-from processing.ffmpeg.commands import decode_check_args
+from processing.ffmpeg.commands import decode_check_args, first_frame_probe_args
 from processing.ffmpeg.runner import FFmpegError, ffprobe_args, run_ffmpeg, run_ffprobe_json
 from processing.ffmpeg.safety import (
     IMAGE_DEMUXERS,
@@ -230,6 +230,34 @@ def _check_frame_density(info: dict[str, Any], duration: float) -> None:
         )
 
 
+def still_oriented(info: dict[str, Any], frame: dict[str, Any]) -> dict[str, Any]:
+    """A still's metadata with the orientation its first frame carries (a photo's EXIF
+    Orientation arrives as the frame's display matrix, not the stream's): FFmpeg turns the
+    picture upright when decoding, so the display size swaps for a quarter turn (pure)."""
+    rotation = _rotation(frame)
+    if not rotation:
+        return info
+    width, height = info["width"], info["height"]
+    display = (height, width) if rotation in (90, 270) else (width, height)
+    return {
+        **info,
+        "rotation": rotation,
+        "display_width": display[0],
+        "display_height": display[1],
+    }
+
+
+def _first_frame(path: Path) -> dict[str, Any]:
+    """ffprobe's report of the first decoded frame (only called once the header checks
+    passed: decoding a picture within the pixel cap is bounded)."""
+    try:
+        data = run_ffprobe_json(first_frame_probe_args(path))
+    except FFmpegError as exc:
+        raise _reject("its picture cannot be decoded.", decode_error=exc.stderr[-500:]) from exc
+    frames = data.get("frames") or [{}]
+    return frames[0]
+
+
 @contextmanager
 def _without_extension(path: Path) -> Iterator[Path]:
     """`path` under a name without an extension (a hard link, or a copy across file systems,
@@ -278,6 +306,8 @@ def _probe_and_decode(path: Path) -> dict[str, Any]:
         raise _reject("it is not a video file we can read.", probe_error=exc.stderr[-500:]) from exc
     info = describe_probe(data, file_size=path.stat().st_size)
     check_probe(info)
+    if info["still"]:
+        info = still_oriented(info, _first_frame(path))
     try:
         run_ffmpeg(decode_check_args(path), timeout=120)
     except FFmpegError as exc:

@@ -80,6 +80,26 @@ def keyframes_probe_args(source: Path) -> list[str]:
     ]
 
 
+def first_frame_probe_args(source: Path) -> list[str]:
+    """ffprobe JSON of the first video frame's size and side data (a photo's EXIF orientation
+    reaches FFmpeg as the frame's display matrix). Decodes that one frame."""
+    return [
+        settings.FFPROBE_BINARY,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-print_format",
+        "json",
+        "-select_streams",
+        "v:0",
+        "-read_intervals",
+        "%+#1",
+        "-show_entries",
+        "frame=width,height:frame_side_data",
+        *safe_input_args(source),
+    ]
+
+
 def _loudnorm(target_lufs: float, true_peak: float, extra: str = "") -> str:
     return (
         f"loudnorm=I={target_lufs:g}:TP={true_peak:g}:LRA={LOUDNORM_LRA:g}{extra}:print_format=json"

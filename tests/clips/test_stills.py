@@ -19,7 +19,7 @@ from clips.models import Clip
 from processing.models import ProcessingJob
 from projects.models import Project
 from tests.clips.conftest import upload_all
-from tests.media import MediaFactory, ffmpeg
+from tests.media import MediaFactory, ffmpeg, ffprobe_json
 from tests.processing.conftest import (  # noqa: F401 (fixtures used by name)
     clamd,
     clamd_socket,
@@ -89,6 +89,17 @@ def animated_webp(directory: Path) -> Path:
         "-f", "lavfi", "-i", "testsrc2=size=64x36:rate=10", "-t", "1", "-loop", "0",
         "-f", "webp",
     )  # fmt: skip
+
+
+def with_exif_orientation(source: Path, dest: Path, orientation: int) -> Path:
+    """`source` (a JPEG) with an EXIF segment saying how to turn it (6: a quarter turn
+    clockwise, as a phone held upright writes it)."""
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + bytes(4)
+    app1 = b"Exif\x00\x00" + tiff
+    data = source.read_bytes()
+    dest.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:])
+    return dest
 
 
 def png_bomb(path: Path, side: int = 30000) -> Path:
@@ -308,3 +319,21 @@ def test_a_bomb_sent_in_chunks_is_refused_by_the_probe_and_its_bytes_given_back(
     assert (owner.storage_used, owner.storage_reserved) == (0, 0)
     body = api.get(f"/api/clips/{clip.pk}").json()
     assert body["status"] == "failed" and body["duration"] is None
+
+
+@pytest.mark.usefixtures("worker", "no_clamd")
+def test_a_photo_is_shown_the_way_its_exif_orientation_says(
+    api: APIClient, project: Project, images: Path, tmp_path: Path
+) -> None:
+    photo = with_exif_orientation(photo_jpeg(images), tmp_path / "portrait.jpg", 6)
+
+    body = ready(api, upload(api, project, photo))
+
+    assert body["resolution"] == "600x800"
+    assert body["metadata"]["rotation"] == 270
+    proxy = body["metadata"]["proxy"]
+    assert (proxy["width"], proxy["height"]) == (600, 800)
+    picture = tmp_path / "proxy.jpg"
+    picture.write_bytes(fetched(api, body["proxy_url"]))
+    stream = ffprobe_json(picture)["streams"][0]
+    assert (stream["width"], stream["height"]) == (600, 800)  # upright, not squashed

@@ -48,6 +48,7 @@ SAMPLE_CALLS: dict[str, Callable[[], list[str]]] = {
     "extract_args": lambda: commands.extract_args(
         SOURCE, DEST, start=1, duration=0.5, width=320, height=240
     ),
+    "first_frame_probe_args": lambda: commands.first_frame_probe_args(SOURCE),
     "still_poster_args": lambda: commands.still_poster_args(SOURCE, DEST, width=640, height=360),
     "still_proxy_args": lambda: commands.still_proxy_args(
         SOURCE, DEST, width=640, height=360, image_format="png"
