@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -11,9 +16,16 @@ from typing import Any
 from django.conf import settings
 
 from common.errors import ErrorCode, ServiceError
-from processing.ffmpeg.commands import decode_check_args
+from processing.ffmpeg.commands import decode_check_args, first_frame_probe_args
 from processing.ffmpeg.runner import FFmpegError, ffprobe_args, run_ffmpeg, run_ffprobe_json
-from processing.ffmpeg.safety import MAX_HEIGHT, MAX_PIXELS, MAX_WIDTH, SOURCE_DEMUXERS
+from processing.ffmpeg.safety import (
+    IMAGE_DEMUXERS,
+    MAX_HEIGHT,
+    MAX_PIXELS,
+    MAX_WIDTH,
+    SOURCE_DEMUXERS,
+)
+from processing.images import image_header
 
 MAX_FPS = 240
 # Real video never carries less than this many bytes per second; a file that claims a duration
@@ -83,6 +95,11 @@ def describe_probe(data: dict[str, Any], *, file_size: int) -> dict[str, Any]:
     real_fps = _rate(video.get("r_frame_rate"))
     duration = _float(fmt.get("duration")) or _float(video.get("duration"))
     frames = _float(video.get("nb_read_packets")) or _float(video.get("nb_frames"))
+    still = bool(set(str(fmt.get("format_name") or "").split(",")) & set(IMAGE_DEMUXERS))
+    if still:
+        # A picture has no length or rate of its own (image demuxers claim 25 fps); an
+        # animated one becomes a still of its first frame.
+        duration, avg_fps, real_fps = None, None, None
     return {
         "container": fmt.get("format_name", ""),
         "container_long_name": fmt.get("format_long_name", ""),
@@ -112,6 +129,8 @@ def describe_probe(data: dict[str, Any], *, file_size: int) -> dict[str, Any]:
         "audio_sample_rate": int(audio["sample_rate"]) if audio.get("sample_rate") else None,
         "video_streams": len(videos),
         "audio_streams": len(audios),
+        "still": still,
+        "animated": bool(still and frames and frames > 1),
     }
 
 
@@ -123,16 +142,7 @@ def _reject(reason: str, **details: Any) -> ServiceError:
     )
 
 
-def check_probe(info: dict[str, Any]) -> None:
-    """Raise INVALID_FILE_FORMAT when the probed file is outside what we accept (pure)."""
-    container_names = set(str(info.get("container") or "").split(","))
-    if not container_names & set(SOURCE_DEMUXERS):
-        raise _reject(f"its container ({info.get('container') or 'unknown'}) is not supported.")
-    if not info.get("video_streams"):
-        raise _reject("it has no video stream.")
-    width, height = info.get("width") or 0, info.get("height") or 0
-    if width <= 0 or height <= 0:
-        raise _reject("its video has no picture size.")
+def _check_picture_size(width: int, height: int) -> None:
     if (
         max(width, height) > MAX_WIDTH
         or min(width, height) > MAX_HEIGHT
@@ -143,6 +153,42 @@ def check_probe(info: dict[str, Any]) -> None:
             width=width,
             height=height,
         )
+
+
+def check_image_header(path: Path) -> None:
+    """Refuse, from its header alone, an image whose declared size is over the cap (a
+    decompression bomb) or that no decoder here can read (an animated WebP, a GIF)."""
+    header = image_header(path)
+    if header is None:
+        return
+    _check_picture_size(header.width, header.height)
+    if header.kind == "gif":
+        raise _reject(
+            "GIF images are not supported. Save it as PNG (a still) or MP4 (an animation).",
+            image_format="gif",
+        )
+    if header.kind == "webp" and header.animated:
+        raise _reject(
+            "animated WebP images are not supported. Save it as MP4, or as a still PNG or WebP.",
+            image_format="webp",
+            animated=True,
+        )
+
+
+def check_probe(info: dict[str, Any]) -> None:
+    """Raise INVALID_FILE_FORMAT when the probed file is outside what we accept (pure)."""
+    container_names = set(str(info.get("container") or "").split(","))
+    if not container_names & set(SOURCE_DEMUXERS):
+        raise _reject(f"its container ({info.get('container') or 'unknown'}) is not supported.")
+    if not info.get("video_streams"):
+        raise _reject("it has no video stream.")
+    width, height = info.get("width") or 0, info.get("height") or 0
+    if width <= 0 or height <= 0:
+        what = "image" if info.get("still") else "video"
+        raise _reject(f"its {what} has no picture size.")
+    _check_picture_size(width, height)
+    if info.get("still"):
+        return  # one picture: no rate, length or frame density to check
     fps = info.get("fps") or 0
     if fps > MAX_FPS:
         raise _reject(f"its frame rate ({fps:g} fps) is above {MAX_FPS} fps.")
@@ -184,12 +230,66 @@ def _check_frame_density(info: dict[str, Any], duration: float) -> None:
         )
 
 
+def still_oriented(info: dict[str, Any], frame: dict[str, Any]) -> dict[str, Any]:
+    """A still's metadata with the orientation its first frame carries (a photo's EXIF
+    Orientation arrives as the frame's display matrix, not the stream's): FFmpeg turns the
+    picture upright when decoding, so the display size swaps for a quarter turn (pure)."""
+    rotation = _rotation(frame)
+    if not rotation:
+        return info
+    width, height = info["width"], info["height"]
+    display = (height, width) if rotation in (90, 270) else (width, height)
+    return {
+        **info,
+        "rotation": rotation,
+        "display_width": display[0],
+        "display_height": display[1],
+    }
+
+
+def _first_frame(path: Path) -> dict[str, Any]:
+    """ffprobe's report of the first decoded frame (only called once the header checks
+    passed: decoding a picture within the pixel cap is bounded)."""
+    try:
+        data = run_ffprobe_json(first_frame_probe_args(path))
+    except FFmpegError as exc:
+        raise _reject("its picture cannot be decoded.", decode_error=exc.stderr[-500:]) from exc
+    frames = data.get("frames") or [{}]
+    return frames[0]
+
+
+@contextmanager
+def _without_extension(path: Path) -> Iterator[Path]:
+    """`path` under a name without an extension (a hard link, or a copy across file systems,
+    when it has one; not a symlink, as inputs are opened by their resolved path): FFmpeg's
+    image2 demuxer claims any file named *.jpg, so a name could decide what a file is."""
+    if not path.suffix:
+        yield path
+        return
+    directory = Path(settings.PROCESSING_TMP_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as folder:
+        link = Path(folder) / "source"
+        try:
+            os.link(path, link)
+        except OSError:
+            shutil.copyfile(path, link)
+        yield link
+
+
 def media_validate(path: Path) -> dict[str, Any]:
-    """Probe a local file and decode its first video frame; return its metadata or raise
-    ServiceError(INVALID_FILE_FORMAT) with a plain reason. Nothing is decoded before the
-    header checks pass, so pixel bombs and absurd durations never reach a decoder."""
+    """Probe a local file (a video or a still image) and decode its first video frame; return
+    its metadata or raise ServiceError(INVALID_FILE_FORMAT) with a plain reason. Nothing is
+    decoded before the header checks pass, so pixel bombs and absurd durations never reach a
+    decoder. A still image comes back with `still` true and `duration` None."""
     if not path.exists() or path.stat().st_size == 0:
         raise _reject("the file is empty.")
+    check_image_header(path)
+    with _without_extension(path) as source:
+        return _probe_and_decode(source)
+
+
+def _probe_and_decode(path: Path) -> dict[str, Any]:
     try:
         # -count_packets reads the container (no decoding) for the real frame count.
         data = run_ffprobe_json(ffprobe_args(path, extra=["-count_packets"]))
@@ -206,6 +306,8 @@ def media_validate(path: Path) -> dict[str, Any]:
         raise _reject("it is not a video file we can read.", probe_error=exc.stderr[-500:]) from exc
     info = describe_probe(data, file_size=path.stat().st_size)
     check_probe(info)
+    if info["still"]:
+        info = still_oriented(info, _first_frame(path))
     try:
         run_ffmpeg(decode_check_args(path), timeout=120)
     except FFmpegError as exc:

@@ -71,7 +71,7 @@ def clip_save(
 def media_info(clip: Clip, source: Path) -> dict[str, Any]:
     """What the probe stored about the clip, or a fresh header probe when it stored nothing."""
     info = clip.metadata or {}
-    if info.get("display_width") and info.get("duration"):
+    if info.get("display_width") and (info.get("duration") or info.get("still")):
         return info
     try:
         data = run_ffprobe_json(ffprobe_args(source))

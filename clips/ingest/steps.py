@@ -26,6 +26,7 @@ from clips.ingest.common import (
     media_info,
 )
 from clips.ingest.pipeline import SCAN_DISABLED, discard_original
+from clips.models import Clip
 from clips.storage import clip_derived_key
 from common.errors import ErrorCode, ServiceError
 from processing.engine import JobContext, JobDeferred, JobFailed
@@ -145,6 +146,8 @@ def probe(ctx: JobContext) -> dict[str, Any]:
             verdict=discard_original(exc.code),
         ) from exc
     ctx.progress(30)
+    if info["still"]:
+        return _probe_still(clip, info)
     times, truncated = keyframe_times(source)
     ctx.progress(50)
     loudness: dict[str, Any] | None = None
@@ -188,6 +191,26 @@ def probe(ctx: JobContext) -> dict[str, Any]:
     }
 
 
+def _probe_still(clip: Clip, info: dict[str, Any]) -> dict[str, Any]:
+    """A still image: no keyframes, no sound, no length (its segments may be of any length)."""
+    resolution = f"{info['display_width']}x{info['display_height']}"
+    clip_save(
+        clip.pk,
+        metadata={**info, "loudness": None, "probed_at": timezone.now().isoformat()},
+        duration=None,
+        resolution=resolution,
+    )
+    return {
+        "duration": None,
+        "resolution": resolution,
+        "container": info["container"],
+        "video_codec": info["video_codec"],
+        "has_audio": False,
+        "still": True,
+        "animated": info["animated"],
+    }
+
+
 # --- thumbnails -------------------------------------------------------------------------------
 
 
@@ -205,6 +228,8 @@ def thumbnail(ctx: JobContext) -> dict[str, Any]:
     clip = job_clip(ctx)
     source = download_original(ctx, clip)
     info = media_info(clip, source)
+    if info.get("still"):
+        return _thumbnail_still(ctx, clip, source, info)
     duration = float(info["duration"])
     display_w, display_h = int(info["display_width"]), int(info["display_height"])
     ctx.progress(10, force=True)
@@ -292,6 +317,33 @@ def thumbnail(ctx: JobContext) -> dict[str, Any]:
     return {name: {"key": key, **_metadata_of(metadata, name)} for name, key in keys.items()}
 
 
+def _thumbnail_still(
+    ctx: JobContext, clip: Clip, source: Path, info: dict[str, Any]
+) -> dict[str, Any]:
+    """A still's poster is the picture itself, scaled down; a still has no filmstrip (the
+    timeline repeats the poster along its segments) and no waveform."""
+    display_w, display_h = int(info["display_width"]), int(info["display_height"])
+    poster = ctx.tmp_dir / "poster.jpg"
+    poster_w, poster_h = fit_within(
+        display_w, display_h, max_long=POSTER_MAX_LONG, max_short=POSTER_MAX_SHORT
+    )
+    ctx.run_ffmpeg(
+        commands.still_poster_args(source, poster, width=poster_w, height=poster_h),
+        duration=None,
+        span=(10, 90),
+    )
+    _require_output(poster, "poster")
+    ctx.check_cancelled()
+    key = storage_replace(clip_derived_key(clip.pk, "poster.jpg"), poster)
+    metadata = {
+        "poster": {"width": poster_w, "height": poster_h, "time": 0},
+        "filmstrip": "none (a still image)",
+        "waveform": "none (a still image has no sound)",
+    }
+    clip_save(clip.pk, metadata=metadata, thumbnail_path=key, filmstrip_path="", waveform_path="")
+    return {"poster": {"key": key, "width": poster_w, "height": poster_h}}
+
+
 def _metadata_of(metadata: dict[str, Any], name: str) -> dict[str, Any]:
     value = metadata.get(name)
     return value if isinstance(value, dict) else {}
@@ -311,6 +363,10 @@ def transcode(ctx: JobContext) -> dict[str, Any]:
     params = ctx.job.input_params or {}
     source = download_original(ctx, clip)
     info = media_info(clip, source)
+    if info.get("still"):
+        if params.get("height"):
+            raise JobFailed("A still image has no video renditions; it is shown as it is.")
+        return _proxy_still(ctx, clip, source, info)
     duration = float(info["duration"])
     display_w, display_h = int(info["display_width"]), int(info["display_height"])
     ctx.progress(5, force=True)
@@ -347,6 +403,37 @@ def transcode(ctx: JobContext) -> dict[str, Any]:
         clip_save(clip.pk, metadata={"proxy": details}, proxy_path=key)
     else:
         clip_save(clip.pk, nested={"renditions": {name: details}})
+    return details
+
+
+def _proxy_still(ctx: JobContext, clip: Clip, source: Path, info: dict[str, Any]) -> dict[str, Any]:
+    """A still's proxy is a web-safe picture within the proxy size the editor shows: PNG when
+    the source has transparency (a logo over video), else JPEG."""
+    display_w, display_h = int(info["display_width"]), int(info["display_height"])
+    width, height = fit_within(
+        display_w, display_h, max_long=PROXY_MAX_LONG, max_short=PROXY_MAX_SHORT
+    )
+    image_format = "png" if commands.has_alpha(str(info.get("pix_fmt") or "")) else "jpeg"
+    name = f"proxy.{'png' if image_format == 'png' else 'jpg'}"
+    output = ctx.tmp_dir / name
+    ctx.run_ffmpeg(
+        commands.still_proxy_args(
+            source, output, width=width, height=height, image_format=image_format
+        ),
+        duration=None,
+        span=(5, 97),
+    )
+    _require_output(output, "preview picture")
+    ctx.check_cancelled()
+    key = storage_replace(clip_derived_key(clip.pk, name), output)
+    details = {
+        "key": key,
+        "width": width,
+        "height": height,
+        "format": image_format,
+        "size": output.stat().st_size,
+    }
+    clip_save(clip.pk, metadata={"proxy": details}, proxy_path=key)
     return details
 
 

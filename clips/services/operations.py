@@ -51,6 +51,12 @@ def clip_operation_params(*, clip: Clip, operation: str, params: dict[str, Any])
             unknown[0], f"{operation} does not take {', '.join(unknown)} (it takes: {expected})."
         )
     info = clip.metadata or {}
+    if info.get("still") and operation in ("extract", "transcode") and params:
+        raise ServiceError(
+            f"This clip is a still image: it has no length to {operation}. Place it on the "
+            "timeline for as long as it should show.",
+            {"clip_id": str(clip.pk), "field": "operation"},
+        )
     if operation == "transcode":
         if not params:
             return {}  # the editor's proxy

@@ -26,6 +26,7 @@ FILMSTRIP_KEYFRAMES_ONLY_AFTER = 120.0
 LOUDNORM_LRA = 11.0
 WEBM_CONTAINER = "webm"
 MP4_CONTAINER = "mp4"
+ALPHA_PIX_FMT_PREFIXES = ("rgba", "bgra", "argb", "abgr", "ya", "yuva", "gbrap")
 
 
 def _ffmpeg(loglevel: str = "error") -> list[str]:
@@ -79,6 +80,26 @@ def keyframes_probe_args(source: Path) -> list[str]:
     ]
 
 
+def first_frame_probe_args(source: Path) -> list[str]:
+    """ffprobe JSON of the first video frame's size and side data (a photo's EXIF orientation
+    reaches FFmpeg as the frame's display matrix). Decodes that one frame."""
+    return [
+        settings.FFPROBE_BINARY,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-print_format",
+        "json",
+        "-select_streams",
+        "v:0",
+        "-read_intervals",
+        "%+#1",
+        "-show_entries",
+        "frame=width,height:frame_side_data",
+        *safe_input_args(source),
+    ]
+
+
 def _loudnorm(target_lufs: float, true_peak: float, extra: str = "") -> str:
     return (
         f"loudnorm=I={target_lufs:g}:TP={true_peak:g}:LRA={LOUDNORM_LRA:g}{extra}:print_format=json"
@@ -119,6 +140,62 @@ def poster_args(source: Path, dest: Path, *, at: float, width: int, height: int)
         f"scale={width}:{height}:flags=bicubic,setsar=1",
         "-q:v",
         "3",
+        "-update",
+        "1",
+        "-f",
+        "image2",
+        _out(dest),
+    ]
+
+
+def still_poster_args(source: Path, dest: Path, *, width: int, height: int) -> list[str]:
+    """A JPEG poster of a still image's (first) picture, transparency flattened onto black."""
+    return [
+        *_ffmpeg(),
+        *safe_input_args(source),
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={width}:{height}:flags=bicubic,setsar=1,format=yuvj420p",
+        "-q:v",
+        "3",
+        "-update",
+        "1",
+        "-f",
+        "image2",
+        _out(dest),
+    ]
+
+
+def has_alpha(pix_fmt: str) -> bool:
+    """Whether FFmpeg's pixel format `pix_fmt` carries transparency (rgba, ya8, yuva420p…);
+    a palette (pal8) may, so it counts too."""
+    return pix_fmt == "pal8" or pix_fmt.startswith(ALPHA_PIX_FMT_PREFIXES)
+
+
+def still_proxy_args(
+    source: Path, dest: Path, *, width: int, height: int, image_format: str
+) -> list[str]:
+    """The editor's picture of a still image: its first frame as PNG (`image_format` "png",
+    keeping transparency) or JPEG, scaled to width x height, without the source's metadata."""
+    if image_format == "png":
+        codec = ["-c:v", "png", "-pix_fmt", "rgba"]
+    else:
+        codec = ["-c:v", "mjpeg", "-pix_fmt", "yuvj444p", "-q:v", "2"]
+    return [
+        *_ffmpeg(),
+        *safe_input_args(source),
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={width}:{height}:flags=lanczos,setsar=1",
+        *codec,
+        "-map_metadata",
+        "-1",
         "-update",
         "1",
         "-f",

@@ -3,7 +3,8 @@
 A playlist (HLS, concat, …) disguised as `.mp4` can make FFmpeg read other local files or fetch
 URLs. Every input therefore carries:
 - `-protocol_whitelist file`: only the local file protocol, never http/tcp/data/…;
-- `-format_whitelist <demuxers>`: only container demuxers we accept (no hls, concat, image2 …);
+- `-format_whitelist <demuxers>`: only container and single-image demuxers we accept (no hls,
+  concat, image2 …);
 - `-max_pixels N`: decoders refuse pictures larger than 8K, so a pixel bomb fails fast.
 FFmpeg only ever reads a local temp copy of a stored file, never an S3 or HTTP URL.
 """
@@ -13,9 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 # Demuxer short names (matched against FFmpeg's demuxer name lists, e.g. "mov,mp4,m4a,…").
-SOURCE_DEMUXERS = ("mov", "mp4", "matroska", "webm", "avi", "mpegts", "flv", "mpeg", "ogg")
+VIDEO_DEMUXERS = ("mov", "mp4", "matroska", "webm", "avi", "mpegts", "flv", "mpeg", "ogg")
+# Still images: one file, one picture (an APNG's frames all come from the file itself). Never
+# image2, which opens sequences of other files by pattern.
+IMAGE_DEMUXERS = ("png_pipe", "jpeg_pipe", "webp_pipe", "apng")
+SOURCE_DEMUXERS = (*VIDEO_DEMUXERS, *IMAGE_DEMUXERS)
 # What our own derived files use (images and audio we wrote ourselves).
-DERIVED_DEMUXERS = (*SOURCE_DEMUXERS, "wav", "image2", "png_pipe", "jpeg_pipe")
+DERIVED_DEMUXERS = (*SOURCE_DEMUXERS, "wav", "image2")
 MAX_WIDTH = 7680
 MAX_HEIGHT = 4320
 MAX_PIXELS = MAX_WIDTH * MAX_HEIGHT

@@ -48,6 +48,11 @@ SAMPLE_CALLS: dict[str, Callable[[], list[str]]] = {
     "extract_args": lambda: commands.extract_args(
         SOURCE, DEST, start=1, duration=0.5, width=320, height=240
     ),
+    "first_frame_probe_args": lambda: commands.first_frame_probe_args(SOURCE),
+    "still_poster_args": lambda: commands.still_poster_args(SOURCE, DEST, width=640, height=360),
+    "still_proxy_args": lambda: commands.still_proxy_args(
+        SOURCE, DEST, width=640, height=360, image_format="png"
+    ),
     "ffprobe_args": lambda: ffprobe_args(SOURCE),
 }
 
@@ -156,3 +161,13 @@ def test_it_reads_loudnorm_json_with_silence_as_none() -> None:
     assert measured["input_i"] is None
     assert measured["input_tp"] == -4.2
     assert measured["normalization_type"] == "dynamic"
+
+
+def test_it_keeps_transparency_only_where_the_source_has_it() -> None:
+    assert [commands.has_alpha(f) for f in ("rgba", "ya8", "yuva420p", "pal8")] == [True] * 4
+    assert [commands.has_alpha(f) for f in ("rgb24", "yuvj420p", "gray", "yuv444p")] == [False] * 4
+    png = commands.still_proxy_args(SOURCE, DEST, width=64, height=36, image_format="png")
+    jpeg = commands.still_proxy_args(SOURCE, DEST, width=64, height=36, image_format="jpeg")
+    assert png[png.index("-c:v") + 1] == "png" and "rgba" in png
+    assert jpeg[jpeg.index("-c:v") + 1] == "mjpeg"
+    assert png[png.index("-frames:v") + 1] == "1"

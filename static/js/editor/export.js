@@ -39,6 +39,10 @@ export function explainFailure(job, clipName) {
   return [what, todo].filter(Boolean).join(" ");
 }
 
+// The dialog's choices, remembered per project in this browser.
+const REMEMBERED = ["preset", "format", "loudness", "captions"];
+const choicesKey = (projectId) => `clipseq:export-choices:${projectId}`;
+
 export class ExportPanel {
   constructor({ state, projectId, onSaveNow }) {
     this.state = state;
@@ -58,6 +62,43 @@ export class ExportPanel {
     this.pollTimer = null;
     document.getElementById("open-export").addEventListener("click", () => this.open());
     this.startBtn.addEventListener("click", () => this.start());
+    this.form.addEventListener("change", () => this.rememberChoices());
+    this.restoreChoices();
+  }
+
+  // The checked value of each remembered radio group (a group this page does not have is skipped).
+  choices() {
+    const values = {};
+    for (const name of REMEMBERED) {
+      const field = this.form.elements[name];
+      if (field) values[name] = field.value;
+    }
+    return values;
+  }
+
+  rememberChoices() {
+    try {
+      localStorage.setItem(choicesKey(this.projectId), JSON.stringify(this.choices()));
+    } catch {
+      /* storage full or blocked: the dialog simply starts from its defaults */
+    }
+  }
+
+  restoreChoices() {
+    let saved;
+    try {
+      saved = JSON.parse(localStorage.getItem(choicesKey(this.projectId)) || "{}");
+    } catch {
+      return;
+    }
+    for (const name of REMEMBERED) {
+      const field = this.form.elements[name];
+      const value = saved && saved[name];
+      if (!field || typeof value !== "string") continue;
+      // Only a value the dialog still offers (a preset may have been renamed since).
+      const options = field instanceof RadioNodeList ? [...field] : [field];
+      if (options.some((option) => option.value === value)) field.value = value;
+    }
   }
 
   open() {
@@ -72,12 +113,15 @@ export class ExportPanel {
 
   async start() {
     this.startBtn.disabled = true;
-    const preset = this.form.elements.preset.value;
-    const format = this.form.elements.format.value;
+    const { preset, format, loudness, captions } = this.choices();
+    const body = { preset, format };
+    if (loudness) body.loudness_target = Number(loudness);
+    if (captions) body.captions = captions;
+    this.rememberChoices();
     this.showStatus({ status: "pending", progress: 0 });
     try {
       await this.onSaveNow(); // export what the user sees
-      const job = await api("POST", `/api/projects/${this.projectId}/export`, { json: { preset, format } });
+      const job = await api("POST", `/api/projects/${this.projectId}/export`, { json: body });
       this.job = job;
       this.showStatus(job);
       this.poll();
@@ -236,7 +280,8 @@ export class JobsPanel {
         }
         if (job.status === "failed") {
           item.append(h("p", { class: "explain", text: explainFailure(job, clip && clip.name) }));
-          if (clip && clip.status === "failed") item.append(h("div", {}, h("button", { type: "button", class: "btn btn-sm", text: "Retry processing", onclick: () => this.retryClip(clip.id).then(() => this.load()) })));
+          // Not for a file that was refused and deleted: processing it again cannot help.
+          if (clip && clip.status === "failed" && clip.file_size != null) item.append(h("div", {}, h("button", { type: "button", class: "btn btn-sm", text: "Retry processing", onclick: () => this.retryClip(clip.id).then(() => this.load()) })));
         }
         const out = job.output_data || {};
         if (job.job_type === "export" && job.status === "completed" && out.download_url) {

@@ -3,10 +3,15 @@
 // with segments is deleted are the editor's business, handed in as callbacks.
 import { api, formatBytes, formatTime, h, toast } from "../api.js";
 import { explainFailure } from "./export.js";
+import { hasSound, isStill } from "./state.js";
 import { CLIP_MIME } from "./timeline.js";
 import { UploadManager } from "./upload.js";
 
 const STATUS_TEXT = { uploading: "Uploading", processing: "Processing", ready: "Ready", failed: "Failed" };
+const SOUND_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 9v6h4l5 4V5L8 9z"/><path d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12"/></svg>';
+const MUTED_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 9v6h4l5 4V5L8 9z"/><path d="M16 9l6 6M22 9l-6 6"/></svg>';
+// Failures whose original file was deleted: processing it again cannot help.
+const FILE_GONE_CODES = ["INVALID_FILE_FORMAT", "VIRUS_DETECTED"];
 
 const hasFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
 
@@ -26,7 +31,9 @@ export class Library {
       refreshClip: (clipId) => this.refreshClip(clipId),
       onClipRemoved: (clipId) => state.removeClip(clipId),
     });
+    this.statuses = new Map();
     state.addEventListener("clips", () => this.render());
+    state.addEventListener("clips", () => this.revealFailures());
     this.listenForFiles();
   }
 
@@ -77,12 +84,16 @@ export class Library {
       "div",
       { class: "meta" },
       h("span", { class: `badge badge-${clip.status}`, text: progress != null && clip.status === "processing" ? `${status} ${progress} %` : status }),
+      ready && isStill(clip) ? h("span", { class: "badge badge-still", text: "Still image", title: "A picture: place it on the timeline for as long as it should show" }) : null,
+      ready ? this.soundIndicator(clip) : null,
       clip.resolution ? h("span", { text: clip.resolution }) : null,
       clip.file_size ? h("span", { text: formatBytes(clip.file_size) }) : null,
     );
-    const info = h("div", { class: "clip-info" }, h("span", { class: "name", text: clip.name, title: clip.original_filename || clip.name }), meta);
+    const name = h("span", { class: "name", text: clip.name, title: `${clip.original_filename || clip.name} — double-click to rename` });
+    name.addEventListener("dblclick", () => this.startRename(clip, name));
+    const info = h("div", { class: "clip-info" }, name, meta);
     if (clip.status === "failed") {
-      const explained = explainFailure({ error_message: clip.error_message, job_type: "ingest" }, clip.name);
+      const explained = this.canRetry(clip) ? explainFailure({ error_message: clip.error_message, job_type: "ingest" }, clip.name) : clip.error_message || "This file could not be used.";
       info.append(h("span", { class: "error", text: explained, title: explained }));
     }
     const actions = h("div", { class: "actions" });
@@ -91,8 +102,13 @@ export class Library {
         h("button", { type: "button", class: "btn btn-sm", text: "Add to timeline", "aria-label": `Add ${clip.name} to the timeline`, onclick: () => this.onAddToTimeline(clip.id) }),
       );
     }
-    if (clip.status === "failed") {
-      actions.append(h("button", { type: "button", class: "btn btn-sm", text: "Retry", onclick: () => this.retryClip(clip.id) }));
+    if (clip.status === "failed" && this.canRetry(clip)) {
+      actions.append(h("button", { type: "button", class: "btn btn-sm", text: "Retry", "aria-label": `Retry processing ${clip.name}`, onclick: () => this.retryClip(clip.id) }));
+    } else if (clip.status === "failed") {
+      actions.append(h("button", { type: "button", class: "btn btn-sm", text: "Upload another file", onclick: () => document.getElementById("file-input").click() }));
+    }
+    if (clip.status !== "uploading") {
+      actions.append(h("button", { type: "button", class: "btn-icon", "aria-label": `Rename clip ${clip.name}`, title: "Rename", text: "✎", onclick: () => this.startRename(clip, name) }));
     }
     if (clip.status !== "uploading") {
       actions.append(h("button", { type: "button", class: "btn-icon", "aria-label": `Delete clip ${clip.name}`, title: "Delete clip", text: "×", onclick: () => this.deleteClip(clip) }));
@@ -124,11 +140,69 @@ export class Library {
     return card;
   }
 
+  soundIndicator(clip) {
+    const sound = hasSound(clip);
+    const label = sound ? "Has sound" : "No sound";
+    const node = h("span", { class: `sound-indicator ${sound ? "has-sound" : "no-sound"}`, role: "img", "aria-label": label, title: label });
+    node.innerHTML = sound ? SOUND_ICON : MUTED_ICON;
+    return node;
+  }
+
+  // Processing again helps only when the original is still stored (not when it was refused).
+  canRetry(clip) {
+    const code = clip.metadata && clip.metadata.error_code;
+    return clip.file_size != null && !FILE_GONE_CODES.includes(code);
+  }
+
+  // The name becomes a text field: Enter or leaving it saves, Escape puts the name back.
+  startRename(clip, nameNode) {
+    if (!nameNode.isConnected) return;
+    const input = h("input", { type: "text", class: "rename-input", value: clip.name, maxlength: "255", "aria-label": `New name for ${clip.name}` });
+    let done = false;
+    const finish = async (save) => {
+      if (done) return;
+      done = true;
+      const name = input.value.trim();
+      input.replaceWith(nameNode);
+      if (!save || !name || name === clip.name) return;
+      nameNode.textContent = name;
+      try {
+        this.state.setClip(await api("PATCH", `/api/clips/${clip.id}`, { json: { name } }));
+      } catch (error) {
+        nameNode.textContent = clip.name;
+        toast(`The clip could not be renamed: ${error.message}`, { level: "error" });
+      }
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") finish(true);
+      else if (event.key === "Escape") finish(false);
+      else return;
+      event.preventDefault();
+      event.stopPropagation();
+    });
+    input.addEventListener("blur", () => finish(true));
+    nameNode.replaceWith(input);
+    input.focus();
+    input.select();
+  }
+
+  // A clip that just failed is scrolled into view, so its reason is not lost off-screen.
+  revealFailures() {
+    for (const clip of this.state.clips.values()) {
+      const before = this.statuses.get(clip.id);
+      this.statuses.set(clip.id, clip.status);
+      if (clip.status !== "failed" || before === undefined || before === "failed") continue;
+      const card = this.clipList.querySelector(`[data-clip="${CSS.escape(clip.id)}"]`);
+      if (card) card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+  }
+
   // What a card shows; signed media links are left out, as a fresh link shows the same picture.
   signature(clip) {
     const { status, name, original_filename, duration, resolution, file_size, error_message } = clip;
     const progress = this.progress.get(clip.id);
-    return JSON.stringify([status, name, original_filename, duration, resolution, file_size, error_message, progress, Boolean(clip.thumbnail_url), Boolean(clip.filmstrip_url)]);
+    const facts = [isStill(clip), hasSound(clip), clip.metadata && clip.metadata.error_code];
+    return JSON.stringify([status, name, original_filename, duration, resolution, file_size, error_message, progress, Boolean(clip.thumbnail_url), Boolean(clip.filmstrip_url), ...facts]);
   }
 
   render() {

@@ -78,7 +78,7 @@ function trimToPlayhead(edge) {
   const seg = target();
   if (!seg) return toast("Select a segment first (click it or Tab to it).", { timeout: 3000 });
   const before = state.snapshot();
-  const clipDuration = state.clipDuration(seg.clip_id) || seg.duration;
+  const clipDuration = state.trimLimit(seg.clip_id) || seg.duration;
   if (edge === "in") trimIn(state.segments, seg, state.playhead, clipDuration);
   else trimOut(state.segments, seg, state.playhead, clipDuration);
   state.commit(() => {}, { before });

@@ -2,9 +2,9 @@
 // switches source at segment boundaries (seeking to source_start + offset), one hidden element
 // for the audio lane, and a clock that carries the playhead across gaps. Media links expire:
 // an element whose source fails is reloaded from a freshly fetched clip (media.js).
-import { formatTime } from "../api.js";
+import { formatTime, h } from "../api.js";
 import { MediaLinkKeeper } from "./media.js";
-import { endOf, segmentAt } from "./state.js";
+import { endOf, isStill, segmentAt } from "./state.js";
 
 const PLAY_ICON = '<path d="M8 5v14l11-7z"/>';
 const PAUSE_ICON = '<path d="M7 5h4v14H7zM13 5h4v14h-4z"/>';
@@ -46,9 +46,36 @@ class Track {
     });
   }
 
+  // The picture a still image's segment shows for its whole length, over the video element.
+  showStill(seg) {
+    const clip = this.state.clips.get(seg.clip_id);
+    if (!this.stillEl) {
+      this.stillEl = h("img", { class: "preview-still", alt: "", hidden: true });
+      this.stillEl.addEventListener("error", () => this.renewSource());
+      this.el.after(this.stillEl);
+    }
+    const source = `${clip.id}:still`;
+    if (source !== this.source) {
+      this.source = source;
+      this.src = clip.proxy_url || clip.thumbnail_url || `/api/clips/${clip.id}/download`;
+      this.stillEl.src = this.src;
+    }
+    this.stillEl.alt = clip.name;
+    this.stillEl.hidden = false;
+    this.seg = seg;
+    if (!this.el.paused) this.el.pause();
+    return seg;
+  }
+
+  get showingStill() {
+    return Boolean(this.stillEl && !this.stillEl.hidden);
+  }
+
   // Show the frame (or play the sound) for timeline time t.
   sync(t, playing) {
     const seg = segmentAt(this.state.segments, t, this.layer);
+    if (seg && isStill(this.state.clips.get(seg.clip_id))) return this.showStill(seg);
+    if (this.stillEl) this.stillEl.hidden = true;
     if (!seg) {
       this.seg = null;
       if (!this.el.paused) this.el.pause();
@@ -161,7 +188,7 @@ export class Player {
     // The video element is the clock while it plays a segment; otherwise wall time.
     let t = this.video.clockTime();
     if (t === null || t < this.state.playhead - 0.3 || t > this.state.playhead + 0.5) {
-      const waiting = this.video.seg && (this.video.el.seeking || this.video.el.readyState < 3);
+      const waiting = this.video.seg && !this.video.showingStill && (this.video.el.seeking || this.video.el.readyState < 3);
       t = waiting ? this.state.playhead : this.state.playhead + dt;
     }
     const seg = this.video.seg;

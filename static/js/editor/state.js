@@ -5,6 +5,15 @@
 // timeline as it is now, so it never takes back what someone else did.
 
 export const MIN_DURATION = 0.1;
+// How long a still image shows when it is first placed (it may then be trimmed to any length).
+export const STILL_SECONDS = 5;
+
+// A still image: a ready clip without a length (the server's rule too).
+export const isStill = (clip) => Boolean(clip && clip.status === "ready" && clip.duration == null);
+
+// Whether a clip's sound can be heard: false for stills and clips probed without audio, as the
+// server refuses those on the audio lane; unknown (not probed yet) counts as sound.
+export const hasSound = (clip) => Boolean(clip) && !isStill(clip) && !(clip.metadata && clip.metadata.has_audio === false);
 const round = (value) => Math.round(value * 1000) / 1000;
 
 let keySeq = 0;
@@ -82,6 +91,11 @@ export class EditorState extends EventTarget {
   clipDuration(clipId) {
     const clip = this.clips.get(clipId);
     return clip && clip.duration != null ? Number(clip.duration) : 0;
+  }
+
+  // How far a segment of the clip may be trimmed out: a still has no end.
+  trimLimit(clipId) {
+    return isStill(this.clips.get(clipId)) ? Infinity : this.clipDuration(clipId);
   }
 
   // ---- timeline -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The timeline view: ruler, video and audio lanes, segments with trim handles, the playhead;
 // pointer and keyboard editing with snapping; drops from the clip library.
-import { formatTime, h } from "../api.js";
-import { endOf, fitInGaps, newKey, trimIn, trimOut } from "./state.js";
+import { formatTime, h, toast } from "../api.js";
+import { STILL_SECONDS, endOf, fitInGaps, hasSound, isStill, newKey, trimIn, trimOut } from "./state.js";
 
 const SNAP_PX = 8;
 const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800];
@@ -196,8 +196,13 @@ export class TimelineView {
   // ---- editing -----------------------------------------------------------------------------
   addClip(clipId, { layer = "video", at = null } = {}) {
     const clip = this.state.clips.get(clipId);
-    const duration = this.state.clipDuration(clipId);
+    const duration = isStill(clip) ? STILL_SECONDS : this.state.clipDuration(clipId);
     if (!clip || clip.status !== "ready" || !duration) return null;
+    if (layer === "audio" && !hasSound(clip)) {
+      const what = isStill(clip) ? "is a still image and has no sound" : "has no sound";
+      toast(`“${clip.name}” ${what}, so it cannot go on the audio lane. Put it on the video lane instead.`, { level: "error", id: "audio-lane" });
+      return null;
+    }
     const laneEnd = this.state.segments.filter((s) => s.layer === layer).reduce((m, s) => Math.max(m, endOf(s)), 0);
     let desired = at === null ? laneEnd : at;
     desired += this.snapShift([desired, desired + duration], null);
@@ -312,7 +317,7 @@ export class TimelineView {
     const edge = event.target.dataset.edge || null;
     const before = this.state.snapshot();
     const original = { ...seg };
-    const clipDuration = this.state.clipDuration(seg.clip_id) || seg.duration;
+    const clipDuration = this.state.trimLimit(seg.clip_id) || seg.duration;
     const startX = event.clientX;
     let moved = false;
 
@@ -332,7 +337,7 @@ export class TimelineView {
       } else {
         // Dragging over the other lane moves the segment there.
         const laneUnder = this.laneAt(e.clientY);
-        if (laneUnder) seg.layer = laneUnder;
+        if (laneUnder && (laneUnder !== "audio" || hasSound(this.state.clips.get(seg.clip_id)))) seg.layer = laneUnder;
         let desired = original.start_time + dt;
         desired += this.snapShift([desired, desired + seg.duration], seg.key);
         seg.start_time = fitInGaps(this.state.segments, { layer: seg.layer, duration: seg.duration, desired, ignoreKey: seg.key });

@@ -105,7 +105,7 @@ export class UploadTask extends EventTarget {
     this.bar = h("div", { class: "bar" });
     this.progressEl = h("div", { class: "progress", role: "progressbar", "aria-label": `Upload of ${this.name}`, "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, this.bar);
     this.detailEl = h("span", { class: "detail" });
-    this.pickInput = h("input", { type: "file", class: "visually-hidden", accept: "video/*,audio/*" });
+    this.pickInput = h("input", { type: "file", class: "visually-hidden", accept: "video/*,audio/*,image/png,image/jpeg,image/webp" });
     this.pickInput.addEventListener("change", () => {
       const file = this.pickInput.files[0];
       if (file) this.manager.addFiles([file]);
@@ -129,7 +129,9 @@ export class UploadTask extends EventTarget {
     this.progressEl.classList.toggle("is-failed", this.state === "error");
     this.progressEl.classList.toggle("is-done", this.state === "done");
     this.node.classList.toggle("is-error", this.state === "error");
-    this.pauseBtn.hidden = !["uploading", "paused", "queued", "error"].includes(this.state);
+    // Retry only where sending again can help (a dropped connection, a busy server), not a
+    // file the server refused (too large, over quota, not a video or picture).
+    this.pauseBtn.hidden = !["uploading", "paused", "queued", "error"].includes(this.state) || (this.state === "error" && !this.retriable);
     this.pauseBtn.textContent = this.state === "uploading" || this.state === "queued" ? "Pause" : this.state === "error" ? "Retry" : "Resume";
     this.pauseBtn.setAttribute("aria-label", `${this.pauseBtn.textContent} upload of ${this.name}`);
     this.pickBtn.hidden = this.state !== "waiting-file";
@@ -209,8 +211,10 @@ export class UploadTask extends EventTarget {
         this.info = null;
         return this.start();
       }
-      this.error = `${error.message}${error.status === 0 ? " Press Retry to continue where it stopped." : ""}`;
+      this.retriable = !error.status || error.status === 409 || error.status === 429 || error.status >= 500;
+      this.error = `${error.message}${error.status === 0 ? " Press Retry to continue where it stopped." : this.retriable ? "" : " Press × to dismiss."}`;
       this.setState("error");
+      this.node.scrollIntoView({ block: "nearest", behavior: "smooth" });
     }
   }
 
