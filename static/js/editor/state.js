@@ -58,6 +58,7 @@ export class EditorState extends EventTarget {
         start_time: Number(s.start_time),
         source_start: Number(s.source_start),
         duration: Number(s.duration),
+        ...segmentExtras(s),
       };
     });
     if (!this.segments.some((s) => s.key === this.selected)) this.selected = null;
@@ -142,6 +143,7 @@ export class EditorState extends EventTarget {
           start_time: s.start_time,
           source_start: s.source_start,
           duration: s.duration,
+          ...extrasPayload(s),
         };
         const id = this.serverIds.get(s.key);
         if (id) item.id = id;
@@ -173,6 +175,39 @@ export class EditorState extends EventTarget {
       }
     }
   }
+}
+
+// ---- the fields beyond timing (API.md "Canvas, sound, text, …") -----------------------------
+// Objects (text, transition) are replaced, never changed in place: undo snapshots share them.
+export const MEDIA_LAYERS = ["video", "audio"];
+
+function segmentExtras(s) {
+  return {
+    volume: s.volume == null ? 1 : Number(s.volume),
+    fade_in: Number(s.fade_in || 0),
+    fade_out: Number(s.fade_out || 0),
+    fit: s.fit || null,
+    transition: s.transition ? { type: s.transition.type, duration: Number(s.transition.duration) } : null,
+    duck: Boolean(s.duck),
+    text: s.text ? { ...s.text } : null,
+  };
+}
+
+// Only the fields that belong to the segment's layer: a segment dragged from one lane to the
+// other must not carry, say, a transition onto the audio lane.
+function extrasPayload(s) {
+  const item = {};
+  const media = MEDIA_LAYERS.includes(s.layer);
+  if (s.fade_in != null) item.fade_in = s.fade_in;
+  if (s.fade_out != null) item.fade_out = s.fade_out;
+  if (media && s.volume != null) item.volume = s.volume;
+  if (s.layer === "video") {
+    if (s.fit) item.fit = s.fit;
+    item.transition = s.transition || null;
+  }
+  if (s.layer === "audio") item.duck = Boolean(s.duck);
+  if (!media && s.text) item.text = s.text;
+  return item;
 }
 
 // ---- pure timeline geometry --------------------------------------------------------------
