@@ -56,7 +56,13 @@ def test_inspector_text_captions_canvas_and_shortcuts_round_trip(
     app_server: str, page: Any, artifacts: Path, tmp_path: Path
 ) -> None:
     sign_up(page, app_server, "ines@example.com")
+    # Templates are offered when creating a project; this one presets 16:9 and blurred fill.
+    wait_until(page, "() => document.querySelectorAll('#new-project-template option').length > 2")
+    assert "YouTube Short" in page.inner_text("#new-project-template")
+    page.select_option("#new-project-template", "youtube_video")
     project_id = new_project(page, "Harbour short")
+    created = api_call(page, "GET", f"/api/projects/{project_id}")["body"]
+    assert (created["template"], created["settings"]["canvas"]) == ("youtube_video", "16:9")
     clips = [make_clip(tmp_path / f"c{i}.mp4", frequency=330 + 110 * i) for i in range(2)]
     page.set_input_files("#file-input", [str(c) for c in clips])
     wait_until(
@@ -177,6 +183,19 @@ def test_inspector_text_captions_canvas_and_shortcuts_round_trip(
     assert page.input_value("#insp-fit") == "fill"
     assert page.input_value("#insp-transition") == "crossfade"
     assert page.input_value("#insp-transition-duration") == "0.5"
+
+    # ---- J/K/L: L plays, K stops, J runs backwards ------------------------------------------
+    page.locator("#timeline-scroll").click(position={"x": 5, "y": 5})
+    page.keyboard.press("l")
+    wait_until(page, "() => document.getElementById('time-now').textContent !== '0:00.00'")
+    page.keyboard.press("k")
+    page.wait_for_timeout(300)
+    stopped = page.inner_text("#time-now")
+    page.wait_for_timeout(400)
+    assert page.inner_text("#time-now") == stopped
+    page.keyboard.press("j")
+    wait_until(page, "(t) => document.getElementById('time-now').textContent < t", arg=stopped)
+    page.keyboard.press("k")
 
     # ---- the shortcut sheet ---------------------------------------------------------------
     page.locator("#timeline-scroll").click(position={"x": 5, "y": 5})
