@@ -184,17 +184,21 @@ def test_inspector_text_captions_canvas_and_shortcuts_round_trip(
     assert page.input_value("#insp-transition") == "crossfade"
     assert page.input_value("#insp-transition-duration") == "0.5"
 
-    # ---- J/K/L: L plays, K stops, J runs backwards ------------------------------------------
+    # ---- J/K/L: from the end J runs backwards, K stops, L plays forwards -------------------
+    now = "() => { const [m, rest] = document.getElementById('time-now').textContent.split(':'); return 60 * Number(m) + Number(rest); }"
     page.locator("#timeline-scroll").click(position={"x": 5, "y": 5})
-    page.keyboard.press("l")
-    wait_until(page, "() => document.getElementById('time-now').textContent !== '0:00.00'")
-    page.keyboard.press("k")
-    page.wait_for_timeout(300)
-    stopped = page.inner_text("#time-now")
-    page.wait_for_timeout(400)
-    assert page.inner_text("#time-now") == stopped
+    page.keyboard.press("End")
+    end = page.evaluate(now)
+    assert end == 6
     page.keyboard.press("j")
-    wait_until(page, "(t) => document.getElementById('time-now').textContent < t", arg=stopped)
+    wait_until(page, f"() => ({now})() < 5.5")
+    page.keyboard.press("k")
+    page.wait_for_timeout(200)
+    stopped = page.evaluate(now)
+    page.wait_for_timeout(400)
+    assert page.evaluate(now) == stopped
+    page.keyboard.press("l")
+    wait_until(page, f"(t) => ({now})() > t + 0.2", arg=stopped)
     page.keyboard.press("k")
 
     # ---- the shortcut sheet ---------------------------------------------------------------
@@ -206,4 +210,15 @@ def test_inspector_text_captions_canvas_and_shortcuts_round_trip(
         assert line in sheet.inner_text()
     page.keyboard.press("Escape")
     wait_until(page, "() => !document.getElementById('shortcuts-dialog').open")
+
+    # ---- a refusal of the server shows in the inspector ----------------------------------
+    select_segment(page, "caption", 0)
+    page.fill("#insp-content", "   ")
+    page.locator("#insp-font").focus()  # leaving the text commits it at once
+    wait_until(page, "() => !document.getElementById('inspector-error').hidden", timeout=15_000)
+    assert "caption" in page.inner_text("#inspector-error").lower()
+    page.fill("#insp-content", "Welcome back")
+    page.locator("#insp-font").focus()
+    wait_saved(page)
+    assert by_layer(timeline_from_api(page), "caption")[0]["text"]["content"] == "Welcome back"
     assert page.js_errors == []

@@ -139,17 +139,23 @@ export class Inspector {
 
   // The autosave reports a refused save as an error toast: repeat it next to the fields.
   watchErrors() {
+    const seen = (node) => {
+      if (node.classList && node.classList.contains("toast-error")) this.showError(node.textContent.replace(/×$/, "").trim());
+    };
     const observer = new MutationObserver((records) => {
-      for (const record of records)
-        for (const node of record.addedNodes)
-          if (node.classList && node.classList.contains("toast-error")) this.showError(node.textContent.replace(/×$/, "").trim());
+      for (const record of records) for (const node of record.addedNodes) seen(node);
     });
+    // api.js creates the toast host with the first toast, which may be this very error.
     const attach = () => {
       const host = document.getElementById("toasts");
-      if (host) observer.observe(host, { childList: true });
-      else setTimeout(attach, 500);
+      if (!host) return false;
+      observer.observe(host, { childList: true });
+      for (const node of host.children) seen(node);
+      return true;
     };
-    attach();
+    if (attach()) return;
+    const waiting = new MutationObserver(() => attach() && waiting.disconnect());
+    waiting.observe(document.body, { childList: true });
   }
 
   // ---- building the form -------------------------------------------------------------------
@@ -188,7 +194,9 @@ export class Inspector {
   }
 
   group(title, ...rows) {
-    return h("fieldset", { class: "insp-group" }, h("legend", { text: title }), ...rows);
+    // Viewers and commenters (collab.js marks main as read-only) see the values, cannot edit.
+    const readOnly = document.getElementById("main")?.classList.contains("read-only");
+    return h("fieldset", { class: "insp-group", disabled: readOnly }, h("legend", { text: title }), ...rows);
   }
 
   row(label, id, ...inputs) {
@@ -213,7 +221,10 @@ export class Inspector {
     const setVolume = (s, pct) => {
       s.volume = round3(Math.min(200, Math.max(0, pct)) / 100);
     };
-    range.addEventListener("input", () => this.live((s) => setVolume(s, Number(range.value))));
+    range.addEventListener("input", () => {
+      this.live((s) => setVolume(s, Number(range.value)));
+      num.value = range.value;
+    });
     range.addEventListener("change", () => this.flush());
     this.control(range, (s) => (range.value = String(Math.round(s.volume * 100))), { always: false });
     const num = this.number("insp-volume-num", { min: 0, max: 200, step: 1, label: "Volume in percent", read: (s) => Math.round(s.volume * 100), onValue: (v) => this.edit((s) => setVolume(s, v)) });

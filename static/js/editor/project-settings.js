@@ -72,6 +72,8 @@ export function setupProjectSettings({ state, projectId }) {
     pop.hidden = !open;
     button.setAttribute("aria-expanded", String(open));
     if (open) {
+      const readOnly = document.getElementById("main")?.classList.contains("read-only");
+      for (const input of pop.querySelectorAll("input, select")) input.disabled = Boolean(readOnly);
       // Under its button, kept inside the window.
       const rect = button.getBoundingClientRect();
       pop.style.top = `${rect.bottom + 6}px`;
