@@ -63,6 +63,16 @@ export function setupProjectSettings({ state, projectId }) {
   canvasGroup.addEventListener("change", (event) => save({ canvas: event.target.value }));
   fitSelect.addEventListener("change", () => save({ fit: fitSelect.value }));
 
+  // Next to its button (above it when there is no room below), inside the window.
+  const place = () => {
+    const rect = button.getBoundingClientRect();
+    const height = pop.offsetHeight;
+    const below = rect.bottom + 6 + height <= window.innerHeight;
+    pop.style.top = `${Math.max(8, below ? rect.bottom + 6 : rect.top - 6 - height)}px`;
+    pop.style.right = `${Math.max(8, window.innerWidth - rect.right)}px`;
+  };
+  window.addEventListener("resize", () => pop.hidden || place());
+
   const close = () => {
     pop.hidden = true;
     button.setAttribute("aria-expanded", "false");
@@ -74,10 +84,7 @@ export function setupProjectSettings({ state, projectId }) {
     if (open) {
       const readOnly = document.getElementById("main")?.classList.contains("read-only");
       for (const input of pop.querySelectorAll("input, select")) input.disabled = Boolean(readOnly);
-      // Under its button, kept inside the window.
-      const rect = button.getBoundingClientRect();
-      pop.style.top = `${rect.bottom + 6}px`;
-      pop.style.right = `${Math.max(8, window.innerWidth - rect.right)}px`;
+      place();
       show();
       canvasGroup.querySelector("input:checked")?.focus();
     }
