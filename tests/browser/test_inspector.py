@@ -221,4 +221,12 @@ def test_inspector_text_captions_canvas_and_shortcuts_round_trip(
     page.locator("#insp-font").focus()
     wait_saved(page)
     assert by_layer(timeline_from_api(page), "caption")[0]["text"]["content"] == "Welcome back"
+
+    # Moving a segment off the cut drops its transition (and saves, rather than being refused).
+    select_segment(page, "video", 1)
+    page.keyboard.press("ArrowRight")
+    wait_saved(page)
+    moved = by_layer(timeline_from_api(page), "video")[1]
+    assert (float(moved["start_time"]), moved["transition"]) == (3.1, None)
+    assert page.locator("#inspector-error").is_hidden()
     assert page.js_errors == []

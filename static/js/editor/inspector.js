@@ -285,9 +285,10 @@ export class Inspector {
     });
     this.control(type, (s) => {
       const prev = previousVideo(this.state.segments, s);
-      type.value = s.transition ? s.transition.type : "";
-      type.disabled = !prev && !s.transition;
-      duration.disabled = !s.transition;
+      // A transition left without a previous segment is not saved (state.js payload).
+      type.value = s.transition && prev ? s.transition.type : "";
+      type.disabled = !prev;
+      duration.disabled = !s.transition || !prev;
       note.textContent = prev ? "From the previous segment, centred on the cut." : "Place this segment right after another video segment to add a transition.";
     }, { always: true });
     return this.group(

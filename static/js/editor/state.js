@@ -143,7 +143,7 @@ export class EditorState extends EventTarget {
           start_time: s.start_time,
           source_start: s.source_start,
           duration: s.duration,
-          ...extrasPayload(s),
+          ...extrasPayload(s, this.segments),
         };
         const id = this.serverIds.get(s.key);
         if (id) item.id = id;
@@ -195,15 +195,31 @@ function segmentExtras(s) {
 
 // Only the fields that belong to the segment's layer: a segment dragged from one lane to the
 // other must not carry, say, a transition onto the audio lane.
-function extrasPayload(s) {
+// Moves and trims are not checked against fades and transitions: what they made impossible is
+// adapted here the way timeline/rules.py adapts kept values (fades scaled down to fit, a
+// transition shortened, or dropped when no video segment ends where this one starts).
+function extrasPayload(s, segments) {
   const item = {};
   const media = MEDIA_LAYERS.includes(s.layer);
-  if (s.fade_in != null) item.fade_in = s.fade_in;
-  if (s.fade_out != null) item.fade_out = s.fade_out;
+  let fadeIn = s.fade_in || 0;
+  let fadeOut = s.fade_out || 0;
+  if (fadeIn + fadeOut > s.duration) {
+    const scale = s.duration / (fadeIn + fadeOut);
+    fadeIn = Math.floor(fadeIn * scale * 1000) / 1000;
+    fadeOut = Math.floor(fadeOut * scale * 1000) / 1000;
+  }
+  item.fade_in = fadeIn;
+  item.fade_out = fadeOut;
   if (media && s.volume != null) item.volume = s.volume;
   if (s.layer === "video") {
     if (s.fit) item.fit = s.fit;
-    item.transition = s.transition || null;
+    let transition = s.transition || null;
+    if (transition) {
+      const prev = segments.find((o) => o.layer === "video" && o.key !== s.key && Math.abs(endOf(o) - s.start_time) < 0.0005);
+      if (!prev) transition = null;
+      else if (transition.duration > Math.min(prev.duration, s.duration)) transition = { ...transition, duration: Math.min(prev.duration, s.duration) };
+    }
+    item.transition = transition;
   }
   if (s.layer === "audio") item.duck = Boolean(s.duck);
   if (!media && s.text) item.text = s.text;
