@@ -176,7 +176,8 @@ createForm.addEventListener("submit", async (event) => {
   const button = createForm.querySelector("button");
   button.disabled = true;
   try {
-    const project = await api("POST", "/api/projects", { json: { name } });
+    const template = createForm.elements.template.value || "blank";
+    const project = await api("POST", "/api/projects", { json: { name, template } });
     location.href = `/projects/${project.id}/`;
   } catch (error) {
     toast(error.message, { level: "error" });
@@ -193,6 +194,28 @@ async function load() {
   }
 }
 
+// Templates preset a new project's canvas, fit and export settings (GET /api/templates).
+async function loadTemplates() {
+  const select = createForm.elements.template;
+  const help = document.getElementById("template-help");
+  let templates = [];
+  try {
+    templates = await api("GET", "/api/templates");
+  } catch {
+    return; // "Blank" stays the one choice
+  }
+  select.replaceChildren(
+    ...templates.map((t) => h("option", { value: t.id, text: t.settings.canvas && t.id !== "blank" ? `${t.name} (${t.settings.canvas})` : t.name })),
+  );
+  const describe = () => {
+    const chosen = templates.find((t) => t.id === select.value);
+    help.textContent = chosen ? chosen.description : "";
+  };
+  select.addEventListener("change", describe);
+  describe();
+}
+
 load();
+loadTemplates();
 loadStorage();
 loadInvitations();

@@ -21,6 +21,7 @@ function shown(segment, key) {
   const seg = { ...segment, key };
   delete seg.id;
   for (const name of NUMERIC) if (seg[name] != null) seg[name] = Number(seg[name]);
+  if (seg.transition) seg.transition = { ...seg.transition, duration: Number(seg.transition.duration) };
   return seg;
 }
 
@@ -52,6 +53,8 @@ export class Autosave {
       this.storeDraft();
       this.pump();
     });
+    // The server's id of a segment the editor shows (comments attach to it).
+    state.serverIdOf = (key) => this.serverId(key);
     state.addEventListener("released", () => {
       if (this.stale) this.rebuild();
     });

@@ -265,7 +265,7 @@ export class CommentsPanel {
     const key = this.state.selected;
     const seg = key ? this.state.segment(key) : null;
     if (!seg) return null;
-    return seg.id || (this.state.serverIds && this.state.serverIds.get(key)) || null;
+    return (this.state.serverIdOf && this.state.serverIdOf(key)) || null;
   }
 
   updateSegmentChoice() {

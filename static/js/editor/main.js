@@ -4,11 +4,15 @@ import { api, formatTime, listAll, toast } from "../api.js";
 import { Autosave } from "./autosave.js";
 import { setupCollaboration } from "./collab.js";
 import { ExportPanel, JobsPanel } from "./export.js";
+import { Inspector } from "./inspector.js";
 import { Library } from "./library.js";
 import { connectLive } from "./live.js";
 import { Presence } from "./presence.js";
 import { Player } from "./preview.js";
+import { setupProjectSettings } from "./project-settings.js";
+import { setupShortcuts } from "./shortcuts.js";
 import { EditorState, MIN_DURATION, endOf, newKey, segmentAt, trimIn, trimOut } from "./state.js";
+import { setupTextLane } from "./textlane.js";
 import { TimelineView } from "./timeline.js";
 
 const config = JSON.parse(document.getElementById("editor-config").textContent);
@@ -19,6 +23,10 @@ const player = new Player(state);
 const timeline = new TimelineView(state, { onSeek: (t) => player.seek(t) });
 const autosave = new Autosave({ state, projectId, userId: config.userId });
 const presence = new Presence({ state, timeline, autosave, userId: config.userId });
+new Inspector(state);
+setupTextLane({ state, projectId, autosave, timeline });
+setupProjectSettings({ state, projectId });
+setupShortcuts({ state, player });
 
 function addToTimeline(clipId) {
   const seg = timeline.addClip(clipId, { layer: "video" });
@@ -64,10 +72,14 @@ function split() {
     return;
   }
   const offset = t - seg.start_time;
-  const right = { ...seg, key: newKey(), start_time: t, source_start: seg.source_start + offset, duration: seg.duration - offset };
+  // The fade-out stays on the right part, the fade-in and the transition on the left one.
+  const right = { ...seg, key: newKey(), start_time: t, source_start: seg.clip_id ? seg.source_start + offset : 0, duration: seg.duration - offset, fade_in: 0, transition: null };
+  right.fade_out = Math.min(right.fade_out || 0, right.duration);
   state.commit((segments) => {
     const left = segments.find((s) => s.key === seg.key);
     left.duration = offset;
+    left.fade_out = 0;
+    left.fade_in = Math.min(left.fade_in || 0, offset);
     segments.push(right);
   });
   state.select(right.key);
@@ -78,7 +90,7 @@ function trimToPlayhead(edge) {
   const seg = target();
   if (!seg) return toast("Select a segment first (click it or Tab to it).", { timeout: 3000 });
   const before = state.snapshot();
-  const clipDuration = state.trimLimit(seg.clip_id) || seg.duration;
+  const clipDuration = seg.clip_id ? state.trimLimit(seg.clip_id) || seg.duration : Infinity;
   if (edge === "in") trimIn(state.segments, seg, state.playhead, clipDuration);
   else trimOut(state.segments, seg, state.playhead, clipDuration);
   state.commit(() => {}, { before });

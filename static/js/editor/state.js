@@ -19,17 +19,58 @@ const round = (value) => Math.round(value * 1000) / 1000;
 let keySeq = 0;
 export const newKey = () => `s${++keySeq}`;
 
-// The fields an edit compares; a new segment also carries the extras it has.
+// The fields an edit compares: timing, then the fields of API.md "Canvas, sound, text, …".
 export const FIELDS = ["clip_id", "name", "layer", "start_time", "source_start", "duration"];
-const EXTRAS = ["volume", "fit", "duck", "text"];
+const EXTRAS = ["volume", "fade_in", "fade_out", "fit", "transition", "duck", "text"];
+export const MEDIA_LAYERS = ["video", "audio"];
+// Which extras a layer carries (timeline/rules.py); the server resets the others to their
+// defaults when a segment changes layer, so they are never sent for it.
+const LAYER_EXTRAS = {
+  video: ["volume", "fade_in", "fade_out", "fit", "transition"],
+  audio: ["volume", "fade_in", "fade_out", "duck"],
+  text: ["fade_in", "fade_out", "text"],
+  caption: ["fade_in", "fade_out", "text"],
+};
+const DEFAULTS = { volume: 1, fade_in: 0, fade_out: 0, fit: null, transition: null, duck: false, text: null };
 const ORDER = { delete: 0, update: 1, create: 2 }; // shrink and remove before anything grows
 
-const same = (a, b) => (typeof a === "number" && typeof b === "number" ? Math.abs(a - b) < 1e-6 : a === b);
+// Objects (text, transition) are compared by value: they are replaced, never changed in place.
+const same = (a, b) => {
+  if (typeof a === "number" && typeof b === "number") return Math.abs(a - b) < 1e-6;
+  if (a && b && typeof a === "object" && typeof b === "object") return JSON.stringify(a) === JSON.stringify(b);
+  return (a ?? null) === (b ?? null);
+};
+
+const carries = (seg, name) => FIELDS.includes(name) || (LAYER_EXTRAS[seg.layer] || []).includes(name);
 
 export function fieldsOf(seg) {
   const fields = {};
-  for (const name of [...FIELDS, ...EXTRAS]) if (seg[name] !== undefined && seg[name] !== null) fields[name] = seg[name];
+  for (const name of [...FIELDS, ...EXTRAS]) {
+    if (carries(seg, name) && seg[name] !== undefined && seg[name] !== null) fields[name] = seg[name];
+  }
   return fields;
+}
+
+// Fades and transitions a move or trim made impossible, adapted as the server adapts values a
+// request leaves out (timeline/rules.py): fades scaled down to fit, a transition shortened, or
+// removed when no video segment ends where this one starts; extras of another layer reset.
+export function adaptExtras(segments) {
+  for (const s of segments) {
+    for (const name of EXTRAS) if (!carries(s, name) && !same(s[name], DEFAULTS[name]) && s[name] !== undefined) s[name] = DEFAULTS[name];
+    const fadeIn = s.fade_in || 0;
+    const fadeOut = s.fade_out || 0;
+    if (fadeIn + fadeOut > s.duration + 1e-9) {
+      const scale = s.duration / (fadeIn + fadeOut);
+      s.fade_in = Math.floor(fadeIn * scale * 1000) / 1000;
+      s.fade_out = Math.floor(fadeOut * scale * 1000) / 1000;
+    }
+    if (s.layer === "video" && s.transition) {
+      const prev = segments.find((o) => o.layer === "video" && o !== s && Math.abs(endOf(o) - s.start_time) < 0.0005);
+      const longest = prev ? Math.min(prev.duration, s.duration) : 0;
+      if (!prev) s.transition = null;
+      else if (s.transition.duration > longest) s.transition = { ...s.transition, duration: longest };
+    }
+  }
 }
 
 // The operations that turn `before` (segments) into `after`.
@@ -45,7 +86,8 @@ export function diff(before, after) {
     }
     const was = {};
     const now = {};
-    for (const name of FIELDS) {
+    for (const name of [...FIELDS, ...EXTRAS]) {
+      if (!carries(seg, name)) continue;
       if (!same(prior[name], seg[name])) {
         was[name] = prior[name];
         now[name] = seg[name];
@@ -134,6 +176,7 @@ export class EditorState extends EventTarget {
       s.source_start = round(s.source_start);
       s.duration = round(s.duration);
     });
+    adaptExtras(this.segments);
     const ops = diff(prior, this.segments);
     if (!ops.length) {
       this.emit("timeline", { live: true });

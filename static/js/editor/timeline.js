@@ -7,6 +7,16 @@ const SNAP_PX = 8;
 const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800];
 export const CLIP_MIME = "application/x-clipseq-clip";
 
+// ---- text and caption lanes (issue 14): no clip, any length, moved only between themselves.
+const TEXT_LAYERS = ["text", "caption"];
+export const textual = (seg) => TEXT_LAYERS.includes(seg.layer);
+const EMPTY_LANE = {
+  video: "Drag a clip here (or use “Add to timeline”) to start your video",
+  audio: "Optional: drag a clip here to add its sound under the video",
+  text: "Titles: use “Add text” to place one at the playhead",
+  caption: "Captions: “Import captions” reads an .srt or .vtt file",
+};
+
 export class TimelineView {
   constructor(state, { onSeek }) {
     this.state = state;
@@ -15,6 +25,10 @@ export class TimelineView {
     this.content = document.getElementById("timeline-content");
     this.ruler = document.getElementById("ruler");
     this.lanes = { video: document.getElementById("lane-video"), audio: document.getElementById("lane-audio") };
+    for (const layer of TEXT_LAYERS) {
+      const lane = document.getElementById(`lane-${layer}`);
+      if (lane) this.lanes[layer] = lane;
+    }
     this.playheadEl = document.getElementById("playhead");
     this.zoomInput = document.getElementById("zoom");
     this.snapButton = document.getElementById("snap");
@@ -98,7 +112,7 @@ export class TimelineView {
     const width = Math.max(visible, (state.duration + 15) * this.pps);
     this.content.style.width = `${width}px`;
     this.renderRuler(width);
-    for (const layer of ["video", "audio"]) {
+    for (const layer of Object.keys(this.lanes)) {
       const lane = this.lanes[layer];
       const segments = state.segments.filter((s) => s.layer === layer).sort((a, b) => a.start_time - b.start_time);
       const nodes = segments.map((s) => this.segmentNode(s));
@@ -106,10 +120,7 @@ export class TimelineView {
         nodes.push(
           h("div", {
             class: "lane-empty",
-            text:
-              layer === "video"
-                ? "Drag a clip here (or use “Add to timeline”) to start your video"
-                : "Optional: drag a clip here to add its sound under the video",
+            text: EMPTY_LANE[layer],
           }),
         );
       }
@@ -138,7 +149,7 @@ export class TimelineView {
   segmentNode(seg) {
     const clip = this.state.clips.get(seg.clip_id);
     const clipDuration = this.state.clipDuration(seg.clip_id) || seg.duration;
-    const name = seg.name || (clip && clip.name) || "Clip";
+    const name = (seg.text && seg.text.content.split("\n")[0]) || seg.name || (clip && clip.name) || "Clip";
     const node = h(
       "div",
       {
@@ -274,6 +285,7 @@ export class TimelineView {
 
     // Drops from the clip library (HTML drag and drop).
     for (const [layer, lane] of Object.entries(this.lanes)) {
+      if (textual({ layer })) continue; // clips do not go on the text lanes
       lane.addEventListener("dragover", (event) => {
         if (!event.dataTransfer.types.includes(CLIP_MIME)) return;
         event.preventDefault();
@@ -317,7 +329,7 @@ export class TimelineView {
     const edge = event.target.dataset.edge || null;
     const before = this.state.snapshot();
     const original = { ...seg };
-    const clipDuration = this.state.trimLimit(seg.clip_id) || seg.duration;
+    const clipDuration = textual(seg) ? Infinity : this.state.trimLimit(seg.clip_id) || seg.duration;
     const startX = event.clientX;
     let moved = false;
 
@@ -337,7 +349,7 @@ export class TimelineView {
       } else {
         // Dragging over the other lane moves the segment there.
         const laneUnder = this.laneAt(e.clientY);
-        if (laneUnder && (laneUnder !== "audio" || hasSound(this.state.clips.get(seg.clip_id)))) seg.layer = laneUnder;
+        if (laneUnder && textual({ layer: laneUnder }) === textual(seg) && (laneUnder !== "audio" || hasSound(this.state.clips.get(seg.clip_id)))) seg.layer = laneUnder;
         let desired = original.start_time + dt;
         desired += this.snapShift([desired, desired + seg.duration], seg.key);
         seg.start_time = fitInGaps(this.state.segments, { layer: seg.layer, duration: seg.duration, desired, ignoreKey: seg.key });
