@@ -29,13 +29,15 @@ from typing import Any
 from django.conf import settings
 
 from clips.models import Clip
-from exports.plan import ExportPlan, Piece, Source, sample_at
+from exports.plan import SAMPLE_RATE, ExportPlan, Overlay, Piece, Source, TextItem, sample_at
 from processing.ffmpeg.export.chunk import (
+    DUCK_RAMP_SAMPLES,
     SOUND_CONTAINER,
     ChunkSpec,
     Encoding,
     Picture,
     Sound,
+    Text,
     gop,
     picture_container,
     version_args,
@@ -168,27 +170,12 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
         while cursor < len(plan.pieces) and plan.pieces[cursor].first < last:
             piece = plan.pieces[cursor]
             begin, end = max(first, piece.first), min(last, piece.end)
-            pictures.append(
-                Picture(
-                    frames=end - begin,
-                    source=piece.source,
-                    origin=piece.origin,
-                    offset=begin - piece.first,
-                    fps=piece.fps,
-                )
-                if piece.source
-                else Picture(frames=end - begin)
-            )
+            pictures.append(_picture(piece, begin, end, plan.rate))
             if piece.source and piece.has_audio:
                 from_sample = sample_at(begin, plan.rate)
                 sounds.append(
-                    Sound(
-                        source=piece.source,
-                        origin=piece.origin,
-                        skip=from_sample - sample_at(piece.first, plan.rate),
-                        at=from_sample - chunk_start,
-                        samples=sample_at(end, plan.rate) - from_sample,
-                        source_rate=piece.audio_rate,
+                    _piece_sound(
+                        piece, plan.rate, from_sample, sample_at(end, plan.rate), chunk_start
                     )
                 )
             cursor += 1
@@ -197,16 +184,7 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
         for overlay in overlays[low : bisect.bisect_left(starts, chunk_end)]:
             begin, end = max(chunk_start, overlay.at), min(chunk_end, overlay.at + overlay.samples)
             if end > begin:
-                mixed.append(
-                    Sound(
-                        source=overlay.source,
-                        origin=overlay.origin,
-                        skip=begin - overlay.at,
-                        at=begin - chunk_start,
-                        samples=end - begin,
-                        source_rate=overlay.audio_rate,
-                    )
-                )
+                mixed.append(_overlay_sound(overlay, begin, end, chunk_start))
         specs.append(
             ChunkSpec(
                 width=plan.width,
@@ -217,9 +195,97 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
                 pictures=tuple(pictures),
                 sounds=tuple(sounds),
                 overlays=tuple(mixed),
+                texts=tuple(
+                    _text(item, first)
+                    for item in plan.texts
+                    if item.first < last and item.end > first
+                ),
             )
         )
     return specs
+
+
+def _picture(piece: Piece, begin: int, end: int, rate: Fraction) -> Picture:
+    """Timeline frames begin … end - 1 of a piece."""
+    if not piece.source:
+        return Picture(frames=end - begin)
+    length = Fraction(piece.segment_frames) / rate
+    return Picture(
+        frames=end - begin,
+        source=piece.source,
+        origin=piece.origin,
+        offset=begin - piece.segment_first,
+        fps=piece.fps,
+        fit=piece.fit,
+        fade_in=piece.fade_in,
+        fade_out=piece.fade_out,
+        fade_out_at=length - piece.fade_out if piece.fade_out else Fraction(0),
+    )
+
+
+def _fade_samples(seconds: Fraction) -> int:
+    return round(seconds * SAMPLE_RATE)
+
+
+def _piece_sound(piece: Piece, rate: Fraction, begin: int, end: int, chunk_start: int) -> Sound:
+    """Timeline samples begin … end - 1 of a video piece's own sound."""
+    first = sample_at(piece.segment_first, rate)
+    length = sample_at(piece.segment_first + piece.segment_frames, rate) - first
+    fade_out = _fade_samples(piece.fade_out)
+    return Sound(
+        source=piece.source or "",
+        origin=piece.origin,
+        skip=begin - first,
+        at=begin - chunk_start,
+        samples=end - begin,
+        source_rate=piece.audio_rate,
+        volume=piece.volume,
+        fade_in=_fade_samples(piece.fade_in),
+        fade_out=fade_out,
+        fade_out_at=length - fade_out if fade_out else 0,
+    )
+
+
+def _overlay_sound(overlay: Overlay, begin: int, end: int, chunk_start: int) -> Sound:
+    """Timeline samples begin … end - 1 of an audio-layer segment. Only the duck spans that
+    reach these samples (ramps included) are named, so a far edit keeps this chunk's name."""
+    skip = begin - overlay.at
+    ducks = tuple(
+        (a - overlay.at, b - overlay.at)
+        for a, b in overlay.ducks
+        if a < end and b + DUCK_RAMP_SAMPLES > begin
+    )
+    fade_out = _fade_samples(overlay.fade_out)
+    return Sound(
+        source=overlay.source,
+        origin=overlay.origin,
+        skip=skip,
+        at=begin - chunk_start,
+        samples=end - begin,
+        source_rate=overlay.audio_rate,
+        volume=overlay.volume,
+        fade_in=_fade_samples(overlay.fade_in),
+        fade_out=fade_out,
+        fade_out_at=overlay.samples - fade_out if fade_out else 0,
+        ducks=ducks,
+    )
+
+
+def _text(item: TextItem, first: int) -> Text:
+    return Text(
+        content=item.content,
+        font=item.font,
+        size=item.size,
+        color=item.color,
+        background=item.background,
+        x=item.x,
+        y=item.y,
+        align=item.align,
+        start=item.first - first,
+        end=item.end - first,
+        fade_in=item.fade_in,
+        fade_out=item.fade_out,
+    )
 
 
 def plan_chunks(plan: ExportPlan, sources: Mapping[str, Source]) -> list[ChunkSpec]:

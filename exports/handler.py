@@ -40,6 +40,7 @@ from exports.chunking import (
 from exports.engine import JobFailed, Work
 from exports.models import ExportRun
 from exports.plan import (
+    DEFAULT_CAPTIONS,
     DEFAULT_FORMAT,
     DEFAULT_PRESET,
     check_limits,
@@ -52,6 +53,7 @@ from exports.sources import job_folder, remove_job_folder
 from exports.space import space_check, space_needed
 from processing.ffmpeg.export.chunk import Encoding
 from processing.ffmpeg.export.mux import audio_codec_args
+from projects.templates import project_canvas
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,13 @@ def _plan(work: Work) -> dict[str, Any] | None:
         check_limits(segments)
     except ServiceError as exc:
         raise JobFailed(exc.message) from exc
-    timeline = timeline_plan(segments, params.get("preset", DEFAULT_PRESET))
+    captions = params.get("captions", DEFAULT_CAPTIONS)
+    timeline = timeline_plan(
+        segments,
+        params.get("preset", DEFAULT_PRESET),
+        canvas=project_canvas(project.settings),
+        captions=captions,
+    )
     plan = timeline.plan
     if not plan.total_frames:
         raise JobFailed("The timeline is shorter than one frame; there is nothing to export.")

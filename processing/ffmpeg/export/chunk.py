@@ -37,12 +37,15 @@ from processing.ffmpeg.export.graphs import (
     SAMPLE_RATE,
     black_chain,
     concat_chain,
+    fades_chain,
     mix_chain,
     number,
     picture_chain,
     silence_chain,
     sound_chain,
+    sound_effects,
     sound_end,
+    text_chain,
 )
 from processing.ffmpeg.safety import base_ffmpeg_args, safe_input_args
 
@@ -70,6 +73,17 @@ class Picture:
     origin: Fraction = Fraction(0)
     offset: int = 0
     fps: Fraction = Fraction(0)
+    # How a picture of another shape fills the frame (timeline/rules.py "fit").
+    fit: str = "fit"
+    # Seconds of fade from black at the segment's start and to black from `fade_out_at`
+    # (seconds from the segment's first frame).
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    fade_out_at: Fraction = Fraction(0)
+
+    @property
+    def effects(self) -> bool:
+        return bool(self.fade_in or self.fade_out)
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,35 @@ class Sound:
     at: int
     samples: int
     source_rate: int = 0
+    # Linear gain, and fades in samples of the segment (the fade out from its sample
+    # `fade_out_at`).
+    volume: Fraction = Fraction(1)
+    fade_in: int = 0
+    fade_out: int = 0
+    fade_out_at: int = 0
+    # Spans [start, end) of the segment's samples where it is ducked (audio layer).
+    ducks: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Text:
+    """A title or caption drawn over the chunk's picture from its frame `start` to `end`
+    (either may lie outside the chunk: the segment's frame 0 is `start`). `size` is in output
+    pixels; colours are "#RRGGBB[AA]"; `x`, `y` and `align` as timeline/rules.py says. Fades
+    are in seconds."""
+
+    content: str
+    font: str
+    size: Fraction
+    color: str
+    x: Fraction
+    y: Fraction
+    start: int
+    end: int
+    align: str = "center"
+    background: str | None = None
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
 
 
 @dataclass(frozen=True)
@@ -100,12 +143,19 @@ class ChunkSpec:
     overlays: tuple[Sound, ...] = ()
     # Picture stream-copied from the sources instead of encoded.
     copy: bool = False
+    # Titles and burnt-in captions, bottom to top.
+    texts: tuple[Text, ...] = ()
 
     @property
     def sources(self) -> list[str]:
         keys = [p.source for p in self.pictures if p.source is not None]
         keys += [s.source for s in (*self.sounds, *self.overlays)]
         return list(dict.fromkeys(keys))
+
+    @property
+    def effects(self) -> bool:
+        """Whether the picture is more than its sources' frames (fades, text)."""
+        return bool(self.texts) or any(p.effects for p in self.pictures)
 
     def describe(self) -> dict[str, Any]:
         return _describe(self)
@@ -122,6 +172,7 @@ class ChunkSpec:
             sounds=tuple(_build(Sound, item) for item in data.get("sounds", [])),
             overlays=tuple(_build(Sound, item) for item in data.get("overlays", [])),
             copy=bool(data.get("copy", False)),
+            texts=tuple(_build(Text, item) for item in data.get("texts", [])),
         )
 
 
@@ -152,7 +203,11 @@ def _build(cls: type[Any], data: dict[str, Any]) -> Any:
     values: dict[str, Any] = {}
     for name, value in data.items():
         kind = str(kinds[name])
-        values[name] = Fraction(value) if "Fraction" in kind else value
+        if "Fraction" in kind:
+            value = Fraction(value)
+        elif name == "ducks":
+            value = tuple((int(a), int(b)) for a, b in value)
+        values[name] = value
     return cls(**values)
 
 
@@ -274,10 +329,70 @@ def _picture_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
                 width=spec.width,
                 height=spec.height,
                 rate=spec.rate,
+                fit=piece.fit,
+                fades=fades_chain(
+                    rate=spec.rate,
+                    offset=piece.offset,
+                    fade_in=piece.fade_in,
+                    fade_out=piece.fade_out,
+                    fade_out_at=piece.fade_out_at,
+                ),
             )
         )
-    lines.append(concat_chain([f"v{i}" for i in range(len(spec.pictures))], video=True, out="vout"))
+    joined = "vcat" if spec.texts else "vout"
+    lines.append(concat_chain([f"v{i}" for i in range(len(spec.pictures))], video=True, out=joined))
+    if spec.texts:
+        drawn = [_text_filters(spec, index, text) for index, text in enumerate(spec.texts)]
+        lines.append(f"[vcat]{','.join(d for d in drawn if d) or 'null'}[vout]")
     return lines
+
+
+def font_file_name(font: str) -> str:
+    """The name a font file has next to a chunk's graph (FreeType reads it by content)."""
+    return f"font-{font}"
+
+
+def _text_line_name(index: int, line: int) -> str:
+    return f"text-{index}-{line}.txt"
+
+
+def chunk_text_files(spec: ChunkSpec) -> dict[str, str]:
+    """The files the graph's drawtext filters read, by name: one per non-empty text line
+    (read from a file, the text needs no escaping). Fonts: `chunk_fonts`."""
+    files = {}
+    for index, text in enumerate(spec.texts):
+        for line_number, line in enumerate(text.content.split("\n")):
+            if line.strip():
+                files[_text_line_name(index, line_number)] = line
+    return files
+
+
+def chunk_fonts(spec: ChunkSpec) -> set[str]:
+    """The font ids the chunk draws with; each is expected as `font_file_name(id)`."""
+    return {text.font for text in spec.texts}
+
+
+def _text_filters(spec: ChunkSpec, index: int, text: Text) -> str:
+    return text_chain(
+        lines=[
+            _text_line_name(index, number) if line.strip() else None
+            for number, line in enumerate(text.content.split("\n"))
+        ],
+        font_file=font_file_name(text.font),
+        size=text.size,
+        color=text.color,
+        background=text.background,
+        x=text.x,
+        y=text.y,
+        align=text.align,
+        start=text.start,
+        end=text.end,
+        fade_in=text.fade_in,
+        fade_out=text.fade_out,
+        rate=spec.rate,
+        width=spec.width,
+        height=spec.height,
+    )
 
 
 def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
@@ -292,7 +407,11 @@ def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
         labels.append(f"s{index}")
         lines.append(
             sound_chain(
-                input_index=input_index, label=labels[-1], drop=seek.drop, samples=sound.samples
+                input_index=input_index,
+                label=labels[-1],
+                drop=seek.drop,
+                samples=sound.samples,
+                effects=_sound_effects(sound),
             )
         )
         cursor = sound.at + sound.samples
@@ -311,6 +430,7 @@ def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
                     drop=seek.drop,
                     samples=overlay.samples,
                     delay=overlay.at,
+                    effects=_sound_effects(overlay),
                 )
             )
         lines.append(
@@ -319,6 +439,24 @@ def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
         mixed = "mixed"
     lines.append(f"[{mixed}]" + sound_end(label="aout", samples=spec.samples))
     return lines
+
+
+# Ducked sound: 12 dB down (timeline/rules.py DUCK_DB), ramps of a quarter second.
+DUCK_GAIN = 10 ** (-12 / 20)
+DUCK_RAMP_SAMPLES = SAMPLE_RATE // 4
+
+
+def _sound_effects(sound: Sound) -> str:
+    return sound_effects(
+        skip=sound.skip,
+        volume=sound.volume,
+        fade_in=sound.fade_in,
+        fade_out=sound.fade_out,
+        fade_out_at=sound.fade_out_at,
+        ducks=sound.ducks,
+        duck_gain=DUCK_GAIN,
+        duck_ramp=DUCK_RAMP_SAMPLES,
+    )
 
 
 # --- Command lines --------------------------------------------------------------------------
