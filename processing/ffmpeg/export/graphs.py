@@ -220,7 +220,7 @@ def sound_effects(
             for a, b in ducks
         )
         gain = f"(1-{1 - duck_gain:.6f}*min(1,{depth}))"
-        chain += f"aeval=val(0)*{gain}|val(1)*{gain}:c=same,"
+        chain += f"aeval=exprs='val(0)*{gain}|val(1)*{gain}':c=same,"
     return chain + "asetpts=N/SR/TB,"
 
 
