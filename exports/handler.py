@@ -21,6 +21,7 @@ hooks, once (another conditional update).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from typing import Any
@@ -40,6 +41,7 @@ from exports.chunking import (
 from exports.engine import JobFailed, Work
 from exports.models import ExportRun
 from exports.plan import (
+    CAPTIONS_SIDECAR,
     DEFAULT_CAPTIONS,
     DEFAULT_FORMAT,
     DEFAULT_PRESET,
@@ -48,6 +50,7 @@ from exports.plan import (
     timeline_plan,
 )
 from exports.runs import PLAN_DONE, lay_parts
+from exports.sidecar import captions_sidecar, store_sidecar
 from exports.smart import copy_decisions
 from exports.sources import job_folder, remove_job_folder
 from exports.space import space_check, space_needed
@@ -123,6 +126,11 @@ def _plan(work: Work) -> dict[str, Any] | None:
         "audio": audio_codec_args(fmt, encoding),
         "smart": smart,
     }
+    sidecar = captions_sidecar(project) if captions == CAPTIONS_SIDECAR else None
+    if sidecar is not None:
+        finish["captions"] = {
+            name: hashlib.sha256(text.encode()).hexdigest() for name, text in sidecar.items()
+        }
     same = result_key(specs, finish=finish, **naming)
     earlier = _earlier_result(project, same)
     if earlier is not None:
@@ -164,7 +172,10 @@ def _plan(work: Work) -> dict[str, Any] | None:
         )
         specs = [dataclasses.replace(s, copy=d) for s, d in zip(specs, decisions, strict=True)]
     work.check_cancelled()
+    sidecar_keys = store_sidecar(project.pk, job.pk, sidecar) if sidecar else {}
     run_settings = {
+        "captions": captions,
+        "sidecar": sidecar_keys,
         "format": fmt,
         "preset": timeline.preset.name,
         "loudness": loudness,

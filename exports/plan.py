@@ -62,6 +62,7 @@ FORMATS = ("mp4", "webm")
 DEFAULT_FORMAT = "mp4"
 CAPTIONS_MODES = ("none", "burn", "sidecar")
 CAPTIONS_BURN = "burn"
+CAPTIONS_SIDECAR = "sidecar"
 DEFAULT_CAPTIONS = "none"
 
 

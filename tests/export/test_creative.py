@@ -9,6 +9,8 @@ import re
 import subprocess
 
 import pytest
+import requests
+from django.test import Client
 
 from exports.models import ExportRun
 from tests.export.conftest import (
@@ -202,3 +204,126 @@ def test_fades_run_smoothly_across_chunk_boundaries(project, clip_of, sources, s
             [0.0] * window.start + flat, frequency=1000, start=window.start, length=960
         )
         assert misfit < 0.03, (boundary, misfit)
+
+
+def _region(path, index: int, crop: str) -> list[tuple[int, int, int]]:
+    """The RGB pixels of a crop w:h:x:y of frame `index` (at its own size)."""
+    width, height = (int(v) for v in crop.split(":")[:2])
+    data = frame_pixels(path, index, size=f"{width}x{height}", crop=crop)
+    return [tuple(data[i : i + 3]) for i in range(0, len(data), 3)]  # type: ignore[misc]
+
+
+def _white(pixels) -> int:
+    return sum(1 for r, g, b in pixels if min(r, g, b) > 200)
+
+
+def _red(pixels) -> int:
+    return sum(1 for r, g, b in pixels if r > 150 and g < 80 and b < 80)
+
+
+def test_text_is_drawn_where_placed_and_only_while_its_segment_lasts(project, clip_of, sources):
+    clip = clip_of(sources.video(seconds=1))
+    title = {"content": "HELLO", "size": 200, "color": "#FFFFFF", "background": "#FF0000",
+             "x": 0.25, "y": 0.25, "align": "center", "font": "inter-bold"}  # fmt: skip
+    lay_out(
+        project,
+        [
+            {"clip": clip, "start": 0, "duration": "0.5"},
+            {"layer": "text", "start": 1, "duration": 1, "text": title},
+            {"clip": clip, "start": "2.5", "duration": "0.5"},
+        ],
+    )
+
+    out = output_path(export(project, preset="source"))  # 320x180 over black gaps
+
+    # Size 200 at 1080 is 33 px at 180; centred on (80, 45), on a red box padded by a quarter.
+    around = "140:60:10:15"
+    shown = _region(out, 45, around)
+    assert _white(shown) > 150, _white(shown)
+    assert _red(shown) > 300, _red(shown)
+    assert _white(_region(out, 45, "120:80:190:90")) == 0  # nothing elsewhere
+    assert not _red(_region(out, 45, "120:80:190:90"))
+    for before_or_after in (25, 29, 60, 70):
+        pixels = _region(out, before_or_after, around)
+        assert _white(pixels) == 0 and _red(pixels) == 0, before_or_after
+    assert _white(_region(out, 30, around)) > 150  # from its very first frame (1.0 s)
+    assert _white(_region(out, 59, around)) > 150  # to its last
+
+
+def test_text_fades_in_by_opacity(project, clip_of, sources):
+    clip = clip_of(sources.video(seconds=1))
+    title = {"content": "HELLO", "size": 300, "color": "#FFFFFF", "x": 0.5, "y": 0.5}
+    lay_out(
+        project,
+        [
+            {"clip": clip, "start": 0, "duration": "0.5"},
+            {"layer": "text", "start": 1, "duration": 2, "text": title, "fade_in": 1},
+        ],
+    )
+
+    out = output_path(export(project, preset="source"))
+
+    middle = "200:80:60:50"
+    brightest = [max(sum(p) / 3 for p in _region(out, index, middle)) for index in (30, 45, 75)]
+    assert brightest[0] < 20  # its first frame: opacity 0
+    assert 90 < brightest[1] < 170  # half way
+    assert brightest[2] > 230
+
+
+def _caption_timeline(project, clip) -> None:
+    lay_out(
+        project,
+        [
+            {"clip": clip, "start": 0, "duration": "0.5"},
+            {"layer": "caption", "start": 1, "duration": 1,
+             "text": {"content": "Hello there", "size": 120, "background": None}},
+            {"clip": clip, "start": "2.5", "duration": "0.5"},
+        ],
+    )  # fmt: skip
+
+
+def test_captions_are_burnt_in_when_asked(project, clip_of, sources):
+    _caption_timeline(project, clip_of(sources.video(seconds=1)))
+
+    burnt = output_path(export(project, preset="source", captions="burn"))
+
+    lower = "300:40:10:140"  # around y = 0.88 of 180
+    assert _white(_region(burnt, 45, lower)) > 100
+    assert _white(_region(burnt, 20, lower)) == 0
+    assert _white(_region(burnt, 65, lower)) == 0
+
+
+def test_sidecar_captions_are_stored_beside_the_export_and_linked(api, project, clip_of, sources):
+    _caption_timeline(project, clip_of(sources.video(seconds=1)))
+
+    job = export(project, preset="source", captions="sidecar")
+
+    out = output_path(job)
+    assert _white(_region(out, 45, "300:40:10:140")) == 0  # not in the picture
+    shown = api.get(f"/api/process/status/{job.pk}").json()["output_data"]
+    srt = _fetched(shown["captions_url"])
+    assert srt.body.decode() == "1\n00:00:01,000 --> 00:00:02,000\nHello there\n"
+    assert 'filename="Export me.srt"' in srt.disposition
+    vtt = _fetched(shown["captions_vtt_url"])
+    assert vtt.body.decode().startswith("WEBVTT\n")
+    assert "00:00:01.000 --> 00:00:02.000\nHello there" in vtt.body.decode()
+    # The export itself downloads under the project's name.
+    video = _fetched(shown["download_url"])
+    assert 'filename="Export me.mp4"' in video.disposition
+
+
+class _Fetched:
+    def __init__(self, body: bytes, disposition: str) -> None:
+        self.body = body
+        self.disposition = disposition
+
+
+def _fetched(url: str) -> _Fetched:
+    """What a browser gets from a media link (the app's media view, or S3 in CI)."""
+    if url.startswith("/"):
+        response = Client().get(url)
+        assert response.status_code == 200
+        return _Fetched(b"".join(response.streaming_content), response["Content-Disposition"])
+    fetched = requests.get(url, timeout=30)
+    assert fetched.status_code == 200
+    return _Fetched(fetched.content, fetched.headers.get("Content-Disposition", ""))

@@ -159,7 +159,10 @@ def text_chain(
         alpha_terms.append(f"(n-({start}))/{float(fade_in * rate):.6f}")
     if fade_out:
         alpha_terms.append(f"({end}-n)/{float(fade_out * rate):.6f}")
-    alpha = f"clip(min({','.join(alpha_terms)}),0,1)"
+    alpha = "1"
+    for term in alpha_terms[1:]:
+        alpha = f"min({alpha},{term})"
+    alpha = f"clip({alpha},0,1)"
     box = (
         f":box=1:boxcolor={_ffmpeg_color(background)}:boxborderw={max(1, round(size / 4))}"
         if background
