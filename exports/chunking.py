@@ -16,6 +16,7 @@ must reach the builders through the spec, so it reaches the name too.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import hashlib
 import itertools
@@ -129,7 +130,8 @@ def chunk_bounds(
     start = 0
     count = 0
     for piece in plan.pieces:
-        if piece.frames > sizing.target + sizing.shortest:
+        # A transition window is never split: its blend runs in one FFmpeg.
+        if piece.frames > sizing.target + sizing.shortest and piece.into is None:
             if piece.first > start:
                 bounds.append((start, piece.first))
             known = keyframes.get(piece.source) if piece.source else None
@@ -164,6 +166,8 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
             index += 1
         pictures: list[Picture] = []
         sounds: list[Sound] = []
+        # The incoming sound of transition windows, mixed over the outgoing one.
+        crossing: list[Sound] = []
         chunk_start = sample_at(first, plan.rate)
         chunk_end = sample_at(last, plan.rate)
         cursor = index
@@ -171,13 +175,15 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
             piece = plan.pieces[cursor]
             begin, end = max(first, piece.first), min(last, piece.end)
             pictures.append(_picture(piece, begin, end, plan.rate))
+            from_sample, to_sample = sample_at(begin, plan.rate), sample_at(end, plan.rate)
             if piece.source and piece.has_audio:
-                from_sample = sample_at(begin, plan.rate)
-                sounds.append(
-                    _piece_sound(
-                        piece, plan.rate, from_sample, sample_at(end, plan.rate), chunk_start
-                    )
+                sounds.append(_piece_sound(piece, plan.rate, from_sample, to_sample, chunk_start))
+            if piece.into is not None and piece.into.has_audio:
+                incoming = _from_zero(
+                    _piece_sound(piece.into, plan.rate, from_sample, to_sample, chunk_start)
                 )
+                if incoming.samples > 0:
+                    crossing.append(incoming)
             cursor += 1
         mixed: list[Sound] = []
         low = bisect.bisect_left(starts, chunk_start - longest_overlay)
@@ -194,7 +200,7 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
                 samples=chunk_end - chunk_start,
                 pictures=tuple(pictures),
                 sounds=tuple(sounds),
-                overlays=tuple(mixed),
+                overlays=tuple(crossing + mixed),
                 texts=tuple(
                     _text(item, first)
                     for item in plan.texts
@@ -210,6 +216,13 @@ def _picture(piece: Piece, begin: int, end: int, rate: Fraction) -> Picture:
     if not piece.source:
         return Picture(frames=end - begin)
     length = Fraction(piece.segment_frames) / rate
+    if piece.into is not None:
+        # The whole window (never split), both sides held at their sources' ends.
+        return dataclasses.replace(
+            _picture(dataclasses.replace(piece, into=None), begin, end, rate),
+            into=_picture(piece.into, begin, end, rate),
+            transition=piece.transition,
+        )
     return Picture(
         frames=end - begin,
         source=piece.source,
@@ -228,10 +241,16 @@ def _fade_samples(seconds: Fraction) -> int:
 
 
 def _piece_sound(piece: Piece, rate: Fraction, begin: int, end: int, chunk_start: int) -> Sound:
-    """Timeline samples begin … end - 1 of a video piece's own sound."""
+    """Timeline samples begin … end - 1 of a video piece's own sound; in a transition window
+    the outgoing side fades out over it, the incoming side (`into`) in."""
     first = sample_at(piece.segment_first, rate)
     length = sample_at(piece.segment_first + piece.segment_frames, rate) - first
     fade_out = _fade_samples(piece.fade_out)
+    cross: tuple[int, ...] = ()
+    if piece.into is not None or piece.lead < 0:
+        window_first = sample_at(piece.first, rate)
+        window = sample_at(piece.end, rate) - window_first
+        cross = (-1 if piece.into is not None else 1, window_first - first, window)
     return Sound(
         source=piece.source or "",
         origin=piece.origin,
@@ -243,6 +262,24 @@ def _piece_sound(piece: Piece, rate: Fraction, begin: int, end: int, chunk_start
         fade_in=_fade_samples(piece.fade_in),
         fade_out=fade_out,
         fade_out_at=length - fade_out if fade_out else 0,
+        cross=cross,
+    )
+
+
+def _from_zero(sound: Sound) -> Sound:
+    """A sound that starts before its segment's first sample (the incoming side of a
+    transition) read from its source's time, the part before the source's start silent."""
+    if sound.skip >= 0:
+        return sound
+    start = sound.origin + Fraction(sound.skip, SAMPLE_RATE)
+    silent = 0 if start >= 0 else min(sound.samples, math.ceil(-start * SAMPLE_RATE))
+    return dataclasses.replace(
+        sound,
+        origin=max(Fraction(0), start),
+        skip=0,
+        base=sound.skip + silent,
+        at=sound.at + silent,
+        samples=sound.samples - silent,
     )
 
 

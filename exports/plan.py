@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -96,6 +96,8 @@ class Cut:
     fade_out: Fraction = Fraction(0)
     fit: str = "fit"
     duck: bool = False
+    # (type, seconds) of the transition from the video cut ending where this one starts.
+    transition: tuple[str, Fraction] | None = None
     # {content, font, size, color, background, x, y, align} on text and caption cuts.
     text: dict[str, Any] | None = None
     # The segment id: orders texts that start together.
@@ -144,6 +146,10 @@ class Piece:
     # the segment's whole length in frames: fades count from its ends.
     lead: int = 0
     length: int = 0
+    # A transition window: this piece is the outgoing segment's frames beyond its cut, `into`
+    # the incoming one's before its start, mixed by the FFmpeg xfade `transition`.
+    into: Piece | None = None
+    transition: str = ""
 
     @property
     def end(self) -> int:
@@ -242,6 +248,78 @@ def picture_fit(fit: str, source: Source, width: int, height: int) -> str:
     return fit
 
 
+# timeline/rules.py: the FFmpeg xfade transition that renders each type.
+XFADE = {
+    "crossfade": "fade",
+    "dip_to_black": "fadeblack",
+    "dip_to_white": "fadewhite",
+    "wipe": "wipeleft",
+    "slide": "slideleft",
+}
+
+
+def _with_transitions(
+    pieces: list[Piece], transitions: dict[int, tuple[str, Fraction]], rate: Fraction
+) -> list[Piece]:
+    """Each transition as a window piece centred on its cut: the two segments around it lose
+    the window's frames, which show both (frames beyond the cut come from their sources)."""
+    out: list[Piece] = []
+    for index, piece in enumerate(pieces):
+        transition = transitions.get(index)
+        before = out[-1] if out else None
+        if (
+            transition is None
+            or before is None
+            or before.source is None
+            or before.into is not None
+            or before.end != piece.first
+        ):
+            out.append(piece)
+            continue
+        kind, seconds = transition
+        window_first = round((Fraction(piece.first) / rate - seconds / 2) * rate)
+        window_end = round((Fraction(piece.first) / rate + seconds / 2) * rate)
+        window_first = max(window_first, before.first + 1)
+        window_end = min(window_end, piece.end - 1)
+        if window_end - window_first < 2:
+            out.append(piece)
+            continue
+        frames = window_end - window_first
+        out[-1] = replace(
+            before,
+            frames=window_first - before.first,
+            length=before.segment_frames,
+        )
+        incoming = replace(
+            piece,
+            first=window_first,
+            frames=frames,
+            lead=piece.lead - (piece.first - window_first),
+            length=piece.segment_frames,
+        )
+        out.append(
+            replace(
+                before,
+                first=window_first,
+                frames=frames,
+                lead=before.lead + (window_first - before.first),
+                length=before.segment_frames,
+                into=incoming,
+                transition=XFADE.get(kind, "fade"),
+            )
+        )
+        out.append(
+            replace(
+                piece,
+                first=window_end,
+                frames=piece.end - window_end,
+                lead=piece.lead + (window_end - piece.first),
+                length=piece.segment_frames,
+            )
+        )
+    return out
+
+
 def _merged(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -298,6 +376,7 @@ def plan_export(cuts: Sequence[Cut], sources: dict[str, Source], preset: Preset)
     total_frames = round(timeline_end * rate)
 
     pieces: list[Piece] = []
+    transitions: dict[int, tuple[str, Fraction]] = {}
     cursor = 0
     for cut in video:
         first = max(round(cut.start * rate), cursor)
@@ -308,6 +387,8 @@ def plan_export(cuts: Sequence[Cut], sources: dict[str, Source], preset: Preset)
             pieces.append(Piece(first=cursor, frames=first - cursor))
         source = sources[cut.source]
         fps = source.fps if source.fps > 0 else rate
+        if cut.transition is not None:
+            transitions[len(pieces)] = cut.transition
         pieces.append(
             Piece(
                 first=first,
@@ -326,6 +407,8 @@ def plan_export(cuts: Sequence[Cut], sources: dict[str, Source], preset: Preset)
         cursor = last
     if total_frames > cursor:
         pieces.append(Piece(first=cursor, frames=total_frames - cursor))
+    if transitions:
+        pieces = _with_transitions(pieces, transitions, rate)
 
     total_samples = sample_at(total_frames, rate)
     sounding = _merged(
@@ -469,6 +552,11 @@ def cuts_of(segments: Sequence[TimelineSegment]) -> list[Cut]:
             fade_out=_fraction(s.fade_out),
             fit=s.fit,
             duck=s.duck,
+            transition=(
+                (str(s.transition["type"]), _fraction(s.transition["duration"]))
+                if s.transition
+                else None
+            ),
             text=s.text,
             key=str(s.pk),
         )

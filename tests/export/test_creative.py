@@ -7,6 +7,7 @@ import itertools
 import math
 import re
 import subprocess
+from fractions import Fraction
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from tests.export.conftest import (
     mean_luma,
     output_path,
     probe,
+    psnr,
     sine_misfit,
     sound_samples,
     stream,
@@ -327,3 +329,84 @@ def _fetched(url: str) -> _Fetched:
     fetched = requests.get(url, timeout=30)
     assert fetched.status_code == 200
     return _Fetched(fetched.content, fetched.headers.get("Content-Disposition", ""))
+
+
+def _mix(a: bytes, b: bytes, weight: float) -> bytes:
+    return bytes(round(weight * x + (1 - weight) * y) for x, y in zip(a, b, strict=True))
+
+
+def test_a_crossfade_is_centred_on_the_cut_and_its_middle_frame_a_blend(project, clip_of, sources):
+    a_path = sources.video(seconds=3, tone=300, volume_db=-20)
+    b_path = sources.video(seconds=4, tone=4000, volume_db=-20, extra=("-vf", "negate"), tag="n")
+    a, b = clip_of(a_path, "A"), clip_of(b_path, "B")
+    lay_out(
+        project,
+        [
+            {"clip": a, "start": 0, "duration": 2},
+            {"clip": b, "start": 2, "source_start": 2, "duration": 2,
+             "transition": {"type": "crossfade", "duration": 1}},
+        ],
+    )  # fmt: skip
+
+    job = export(project, preset="source")
+
+    out = output_path(job)
+    assert counted_frames(out) == 120  # the timeline's length does not change
+    size = "160x90"
+    # The window is 1.5 s … 2.5 s (frames 45 … 74): before it A alone, after it B alone.
+    assert psnr(frame_pixels(out, 44, size=size), frame_pixels(a_path, 44, size=size)) > 30
+    assert psnr(frame_pixels(out, 75, size=size), frame_pixels(b_path, 75, size=size)) > 30
+    # Its middle (2.0 s, the cut): half A's frame 60 (beyond A's out point), half B's.
+    middle = frame_pixels(out, 60, size=size)
+    a60, b60 = frame_pixels(a_path, 60, size=size), frame_pixels(b_path, 60, size=size)
+    blended = psnr(middle, _mix(a60, b60, 0.5))
+    assert blended > 28, blended
+    assert blended > psnr(middle, a60) + 10 and blended > psnr(middle, b60) + 10
+    # The sound crossfades with it: B's 4 kHz is silent before the window, about half
+    # (-6 dB) at the cut and whole after it.
+    assert level(out, start=1.0, length=0.4, highpass=2000) < -60
+    whole = level(out, start=3.0, length=0.5, highpass=2000)
+    at_cut = level(out, start=1.98, length=0.04, highpass=2000)
+    assert abs((whole - at_cut) - 6.02) <= 1.5, (whole, at_cut)
+
+
+def test_a_dip_to_black_goes_through_black_and_holds_a_source_that_ends(project, clip_of, sources):
+    short = clip_of(sources.video(seconds=1, tag="short"), "short")  # no frames after 1 s
+    other = clip_of(sources.video(seconds=2, tone=660, tag="other"), "other")
+    lay_out(
+        project,
+        [
+            {"clip": short, "start": 0, "duration": 1},
+            {"clip": other, "start": 1, "duration": 1,
+             "transition": {"type": "dip_to_black", "duration": 0.6}},
+        ],
+    )  # fmt: skip
+
+    out = output_path(export(project, preset="source"))
+
+    assert counted_frames(out) == 60
+    # The window is frames 21 … 38 (0.7 s … 1.3 s); FFmpeg's fadeblack is darkest in its
+    # first half, the short clip's last frame held there.
+    window = [mean_luma(out, index) for index in range(21, 39)]
+    assert min(window) < 20, window
+    assert mean_luma(out, 20) > 60 and mean_luma(out, 40) > 60
+
+
+def test_chunks_never_split_a_transition_window():
+    from exports import plan as p
+    from exports.chunking import Sizing, chunk_bounds
+
+    source = p.Source("a", Fraction(30), True, Fraction(600), 1920, 1080, audio_rate=48000)
+    cuts = [
+        p.Cut("a", "video", Fraction(i * 3), Fraction(i), Fraction(3),
+              transition=("crossfade", Fraction(2)) if i else None)
+        for i in range(40)
+    ]  # fmt: skip
+    plan = p.plan_export(cuts, {"a": source}, p.PRESETS["720p"])
+    windows = [(x.first, x.end) for x in plan.pieces if x.into is not None]
+    assert len(windows) == 39
+
+    bounds = chunk_bounds(plan, Sizing(target=30, max_pieces=2), {})
+
+    cuts_at = {first for first, _ in bounds}
+    assert not [w for w in windows for c in cuts_at if w[0] < c < w[1]]

@@ -36,6 +36,7 @@ from typing import Any
 from processing.ffmpeg.export.graphs import (
     SAMPLE_RATE,
     black_chain,
+    blend_chain,
     concat_chain,
     fades_chain,
     mix_chain,
@@ -80,10 +81,14 @@ class Picture:
     fade_in: Fraction = Fraction(0)
     fade_out: Fraction = Fraction(0)
     fade_out_at: Fraction = Fraction(0)
+    # A transition window: the frames of `into` (the incoming segment) mixed over these by
+    # the FFmpeg xfade `transition`, from all these to all those.
+    into: Picture | None = None
+    transition: str = ""
 
     @property
     def effects(self) -> bool:
-        return bool(self.fade_in or self.fade_out)
+        return bool(self.fade_in or self.fade_out or self.into)
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,11 @@ class Sound:
     fade_out_at: int = 0
     # Spans [start, end) of the segment's samples where it is ducked (audio layer).
     ducks: tuple[tuple[int, int], ...] = ()
+    # A transition's sound: (1 in or -1 out, its first sample of the segment, its length).
+    cross: tuple[int, ...] = ()
+    # The segment's sample number of `origin` (not 0 for sound read from before the
+    # segment's first sample: the incoming side of a transition).
+    base: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,7 @@ class ChunkSpec:
     @property
     def sources(self) -> list[str]:
         keys = [p.source for p in self.pictures if p.source is not None]
+        keys += [p.into.source for p in self.pictures if p.into and p.into.source is not None]
         keys += [s.source for s in (*self.sounds, *self.overlays)]
         return list(dict.fromkeys(keys))
 
@@ -207,6 +218,10 @@ def _build(cls: type[Any], data: dict[str, Any]) -> Any:
             value = Fraction(value)
         elif name == "ducks":
             value = tuple((int(a), int(b)) for a, b in value)
+        elif name == "cross":
+            value = tuple(int(v) for v in value)
+        elif name == "into":
+            value = _build(Picture, value)
         values[name] = value
     return cls(**values)
 
@@ -278,6 +293,7 @@ def _input(seek_us: int, length: Fraction, path: Path, *, kind: str) -> list[str
 class _Inputs:
     args: list[str] = field(default_factory=list)
     pictures: dict[int, tuple[int, PictureSeek]] = field(default_factory=dict)
+    intos: dict[int, tuple[int, PictureSeek]] = field(default_factory=dict)
     sounds: dict[int, tuple[int, SoundSeek]] = field(default_factory=dict)
     overlays: dict[int, tuple[int, SoundSeek]] = field(default_factory=dict)
 
@@ -293,6 +309,12 @@ def _open_inputs(spec: ChunkSpec, sources: Mapping[str, LocalSource], *, picture
         inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
         inputs.pictures[index] = (count, seek)
         count += 1
+        if piece.into is not None and piece.into.source is not None:
+            local = sources[piece.into.source]
+            seek = picture_seek(piece.into, spec.rate, local.start)
+            inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
+            inputs.intos[index] = (count, seek)
+            count += 1
     for table, pieces in ((inputs.sounds, spec.sounds), (inputs.overlays, spec.overlays)):
         for index, sound in enumerate(pieces):
             at = sound_seek(sound)
@@ -318,25 +340,19 @@ def _picture_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
                 )
             )
             continue
-        input_index, seek = inputs.pictures[index]
+        if piece.into is None or index not in inputs.intos:
+            lines.append(_one_picture(spec, piece, inputs.pictures[index], label))
+            continue
+        lines.append(_one_picture(spec, piece, inputs.pictures[index], f"{label}x", hold=True))
+        lines.append(_one_picture(spec, piece.into, inputs.intos[index], f"{label}y", hold=True))
         lines.append(
-            picture_chain(
-                input_index=input_index,
+            blend_chain(
+                first=f"{label}x",
+                second=f"{label}y",
                 label=label,
+                transition=piece.transition,
                 frames=piece.frames,
-                shift_us=seek.shift_us,
-                start_seconds=seek.start_seconds,
-                width=spec.width,
-                height=spec.height,
                 rate=spec.rate,
-                fit=piece.fit,
-                fades=fades_chain(
-                    rate=spec.rate,
-                    offset=piece.offset,
-                    fade_in=piece.fade_in,
-                    fade_out=piece.fade_out,
-                    fade_out_at=piece.fade_out_at,
-                ),
             )
         )
     joined = "vcat" if spec.texts else "vout"
@@ -345,6 +361,37 @@ def _picture_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
         drawn = [_text_filters(spec, index, text) for index, text in enumerate(spec.texts)]
         lines.append(f"[vcat]{','.join(d for d in drawn if d) or 'null'}[vout]")
     return lines
+
+
+def _one_picture(
+    spec: ChunkSpec,
+    piece: Picture,
+    opened: tuple[int, PictureSeek],
+    label: str,
+    *,
+    hold: bool = False,
+) -> str:
+    input_index, seek = opened
+    return picture_chain(
+        input_index=input_index,
+        label=label,
+        frames=piece.frames,
+        shift_us=seek.shift_us,
+        start_seconds=seek.start_seconds,
+        width=spec.width,
+        height=spec.height,
+        rate=spec.rate,
+        fit=piece.fit,
+        # A transition shows a source's last frame for as long as the window needs.
+        hold=piece.frames if hold else 2,
+        fades=fades_chain(
+            rate=spec.rate,
+            offset=piece.offset,
+            fade_in=piece.fade_in,
+            fade_out=piece.fade_out,
+            fade_out_at=piece.fade_out_at,
+        ),
+    )
 
 
 def font_file_name(font: str) -> str:
@@ -448,7 +495,8 @@ DUCK_RAMP_SAMPLES = SAMPLE_RATE // 4
 
 def _sound_effects(sound: Sound) -> str:
     return sound_effects(
-        skip=sound.skip,
+        skip=sound.skip + sound.base,
+        cross=sound.cross,
         volume=sound.volume,
         fade_in=sound.fade_in,
         fade_out=sound.fade_out,

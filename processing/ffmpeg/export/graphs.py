@@ -82,11 +82,13 @@ def fades_chain(
     start at 0."""
     if not fade_in and not fade_out:
         return ""
-    chain = f"settb=1/{rate_text(rate)},setpts=N+{offset},"
+    shift = max(0, -offset)  # no negative times (a transition's incoming side)
+    chain = f"settb=1/{rate_text(rate)},setpts=N+{offset + shift},"
+    lead = Fraction(shift) / rate
     if fade_in:
-        chain += f"fade=t=in:st=0:d={number(fade_in)},"
+        chain += f"fade=t=in:st={number(lead)}:d={number(fade_in)},"
     if fade_out:
-        chain += f"fade=t=out:st={number(fade_out_at)}:d={number(fade_out)},"
+        chain += f"fade=t=out:st={number(fade_out_at + lead)}:d={number(fade_out)},"
     return chain + "setpts=PTS-STARTPTS,"
 
 
@@ -183,6 +185,18 @@ def text_chain(
     return ",".join(filters)
 
 
+def blend_chain(
+    *, first: str, second: str, label: str, transition: str, frames: int, rate: Fraction
+) -> str:
+    """A transition window: `frames` frames going from all `first` to all `second` by the
+    FFmpeg xfade `transition` (both inputs are the window's frames, from 0)."""
+    seconds = Fraction(frames) / rate
+    return (
+        f"[{first}][{second}]xfade=transition={transition}:duration={float(seconds):.6f}:offset=0,"
+        f"tpad=stop_mode=clone:stop=2,trim=end_frame={frames},setpts=PTS-STARTPTS[{label}]"
+    )
+
+
 def black_chain(*, label: str, frames: int, width: int, height: int, rate: Fraction) -> str:
     return (
         f"color=c=black:s={width}x{height}:r={rate_text(rate)},setsar=1,format=yuv420p,"
@@ -200,26 +214,35 @@ def sound_effects(
     ducks: tuple[tuple[int, int], ...] = (),
     duck_gain: float = 1.0,
     duck_ramp: int = 0,
+    cross: tuple[int, ...] = (),
 ) -> str:
     """A segment's gain, fades and ducking on samples counted from the segment's first (the
     piece starts at its sample `skip`), so each chunk of a segment treats the same samples the
     same way. Ducking lowers the sound to `duck_gain` inside each [start, end) of `ducks`,
     ramping over `duck_ramp` samples from the start and from the end. Empty when there is
     nothing to do."""
-    if volume == 1 and not fade_in and not fade_out and not ducks:
+    if volume == 1 and not fade_in and not fade_out and not ducks and not cross:
         return ""
-    chain = f"asetpts=(N+{skip})/SR/TB,"
+    # FFmpeg takes no negative positions: count from before the earliest one if need be (the
+    # incoming side of a transition starts before its segment).
+    shift = max(0, -skip, -(cross[1] if cross else 0))
+    chain = f"asetpts=(N+{skip + shift})/SR/TB,"
     if volume != 1:
         chain += f"volume={float(volume):.6f}:precision=double,"
     if fade_in:
-        chain += f"afade=t=in:ss=0:ns={fade_in}:curve=tri,"
+        chain += f"afade=t=in:ss={shift}:ns={fade_in}:curve=tri,"
     if fade_out:
-        chain += f"afade=t=out:ss={fade_out_at}:ns={fade_out}:curve=tri,"
+        chain += f"afade=t=out:ss={fade_out_at + shift}:ns={fade_out}:curve=tri,"
+    if cross:
+        # A transition: the outgoing sound fades out, the incoming in, over its window.
+        direction, at, length = cross
+        kind = "in" if direction > 0 else "out"
+        chain += f"afade=t={kind}:ss={at + shift}:ns={length}:curve=tri,"
     if ducks:
         ramp = max(1, duck_ramp) / SAMPLE_RATE
         depth = "+".join(
-            f"clip((t-{a / SAMPLE_RATE:.6f})/{ramp:.6f},0,1)"
-            f"-clip((t-{b / SAMPLE_RATE:.6f})/{ramp:.6f},0,1)"
+            f"clip((t-{(a + shift) / SAMPLE_RATE:.6f})/{ramp:.6f},0,1)"
+            f"-clip((t-{(b + shift) / SAMPLE_RATE:.6f})/{ramp:.6f},0,1)"
             for a, b in ducks
         )
         gain = f"(1-{1 - duck_gain:.6f}*min(1,{depth}))"
