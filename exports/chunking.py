@@ -86,10 +86,13 @@ def _ends_chunk(piece: Piece, sizing: Sizing, length: int) -> bool:
     """Whether a segment ends its chunk, by a hash of the segment: chunks grow past `shortest`
     by about (target - shortest) frames on average, and are cut far more eagerly past
     `target`, so the hard limits (which depend on where a chunk began) rarely decide."""
-    chance = piece.frames / max(1, sizing.target - sizing.shortest)
+    # By the whole segment (a transition trims its pieces): the segment after a new transition
+    # decides as it did before.
+    frames = piece.segment_frames
+    chance = frames / max(1, sizing.target - sizing.shortest)
     if length >= sizing.target:
         chance *= 4
-    return _unit(piece.source, piece.origin, piece.frames) < chance
+    return _unit(piece.source, piece.origin, frames) < chance
 
 
 def keyframe_indexes(source: Source) -> list[int] | None:
@@ -129,13 +132,21 @@ def chunk_bounds(
     bounds: list[tuple[int, int]] = []
     start = 0
     count = 0
-    for piece in plan.pieces:
+    for index, piece in enumerate(plan.pieces):
         # A transition window is never split: its blend runs in one FFmpeg.
         if piece.frames > sizing.target + sizing.shortest and piece.into is None:
             if piece.first > start:
                 bounds.append((start, piece.first))
             known = keyframes.get(piece.source) if piece.source else None
-            cuts = [0, *_split_offsets(piece, sizing, plan.rate, known), piece.frames]
+            # Offsets from the segment's own start, so a transition trimming its head or
+            # tail moves none of them.
+            whole = dataclasses.replace(piece, frames=piece.segment_frames, lead=0, length=0)
+            inside = [
+                offset - piece.lead
+                for offset in _split_offsets(whole, sizing, plan.rate, known)
+                if 0 < offset - piece.lead < piece.frames
+            ]
+            cuts = [0, *inside, piece.frames]
             bounds += [(piece.first + a, piece.first + b) for a, b in itertools.pairwise(cuts)]
             start, count = piece.end, 0
             continue
@@ -146,7 +157,11 @@ def chunk_bounds(
             start, count = piece.first, 0
         count += 1
         length = piece.end - start
-        if length >= sizing.shortest and _ends_chunk(piece, sizing, length):
+        following = plan.pieces[index + 1] if index + 1 < len(plan.pieces) else None
+        # Around a transition window no chunk ends: the chunks before and after it stay as
+        # they were without it.
+        glued = piece.into is not None or (following is not None and following.into is not None)
+        if not glued and length >= sizing.shortest and _ends_chunk(piece, sizing, length):
             bounds.append((start, piece.end))
             start, count = piece.end, 0
     if start < plan.total_frames:

@@ -410,3 +410,53 @@ def test_chunks_never_split_a_transition_window():
 
     cuts_at = {first for first, _ in bounds}
     assert not [w for w in windows for c in cuts_at if w[0] < c < w[1]]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"volume": Fraction(1, 2)},
+        {"fade_in": Fraction(1, 2)},
+        {"fit": "fill"},
+        {"transition": ("wipe", Fraction(1, 2))},
+    ],
+)
+def test_a_changed_field_renames_only_the_chunks_it_touches(change):
+    from dataclasses import replace
+
+    from exports import plan as p
+    from exports.chunking import Sizing, chunk_bounds, chunk_key, chunk_specs
+    from processing.ffmpeg.export.chunk import Encoding
+
+    sources = {
+        f"s{i}": p.Source(f"s{i}", Fraction(30), True, Fraction(600), 640, 480, audio_rate=48000)
+        for i in range(5)
+    }
+    cuts = [
+        p.Cut(f"s{i % 5}", "video", Fraction(i), Fraction(i % 3), Fraction(1), fit="blur")
+        for i in range(60)
+    ]
+    title = {"content": "Hi", "font": "inter", "size": 96, "color": "#FFFFFF",
+             "background": None, "x": 0.5, "y": 0.5, "align": "center"}  # fmt: skip
+    cuts.append(p.Cut("", "text", Fraction(5), Fraction(0), Fraction(2), text=title, key="t"))
+    identities = {key: {"file": key} for key in sources}
+    sizing = Sizing(target=90, max_pieces=4)
+
+    def keys(cut_list: list[p.Cut]) -> list[tuple[str, int]]:
+        plan = p.plan_export(cut_list, sources, p.PRESETS["720p"])
+        return [
+            (
+                chunk_key(s, identities=identities, fmt="mp4", encoding=Encoding(), ffmpeg="x"),
+                s.frames,
+            )
+            for s in chunk_specs(plan, chunk_bounds(plan, sizing, {}))
+        ]
+
+    before = keys(cuts)
+    changed = list(cuts)
+    changed[40] = replace(cuts[40], **change)
+    after = keys(changed)
+
+    known = {key for key, _ in before}
+    renamed = sum(frames for key, frames in after if key not in known)
+    assert 30 <= renamed <= 360, renamed  # the edited second's chunks, not the timeline's
