@@ -248,6 +248,7 @@ def _picture(piece: Piece, begin: int, end: int, rate: Fraction) -> Picture:
         fade_in=piece.fade_in,
         fade_out=piece.fade_out,
         fade_out_at=length - piece.fade_out if piece.fade_out else Fraction(0),
+        still=piece.still,
     )
 
 

@@ -148,6 +148,8 @@ def _plan(work: Work) -> dict[str, Any] | None:
             **identities[key],
             "name": clip.name,
             "duration": float(clip.duration or 0),
+            # A still image (duration null) is read as one picture, shown for as long as needed.
+            **({"still": True} if clip.duration is None else {}),
         }
         for key, clip in timeline.clips.items()
     }

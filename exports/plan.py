@@ -79,6 +79,8 @@ class Source:
     audio_rate: int = 0
     # Keyframe times (seconds) as the ingest probe stored them; None when unknown.
     keyframes: tuple[Fraction, ...] | None = None
+    # A still image (PNG, JPEG, WebP): one picture for any length, no sound.
+    still: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class Piece:
     # the incoming one's before its start, mixed by the FFmpeg xfade `transition`.
     into: Piece | None = None
     transition: str = ""
+    still: bool = False
 
     @property
     def end(self) -> int:
@@ -386,7 +389,7 @@ def plan_export(cuts: Sequence[Cut], sources: dict[str, Source], preset: Preset)
         if first > cursor:
             pieces.append(Piece(first=cursor, frames=first - cursor))
         source = sources[cut.source]
-        fps = source.fps if source.fps > 0 else rate
+        fps = source.fps if source.fps > 0 and not source.still else rate
         if cut.transition is not None:
             transitions[len(pieces)] = cut.transition
         pieces.append(
@@ -394,9 +397,14 @@ def plan_export(cuts: Sequence[Cut], sources: dict[str, Source], preset: Preset)
                 first=first,
                 frames=last - first,
                 source=cut.source,
-                origin=Fraction(source_frame_index(cut.source_start, fps)) / fps,
+                origin=(
+                    Fraction(0)
+                    if source.still
+                    else Fraction(source_frame_index(cut.source_start, fps)) / fps
+                ),
                 fps=fps,
-                has_audio=source.has_audio,
+                has_audio=source.has_audio and not source.still,
+                still=source.still,
                 audio_rate=source.audio_rate,
                 fit=picture_fit(cut.fit, source, preset.width, preset.height),
                 volume=cut.volume,
@@ -421,7 +429,7 @@ def plan_export(cuts: Sequence[Cut], sources: dict[str, Source], preset: Preset)
     overlays: list[Overlay] = []
     for cut in audio:
         source = sources[cut.source]
-        if not source.has_audio:
+        if not source.has_audio or source.still:
             continue
         begin = round(cut.start * SAMPLE_RATE)
         finish = min(round(cut.end * SAMPLE_RATE), total_samples)
@@ -535,6 +543,7 @@ def source_of(clip: Clip) -> Source:
         height=int(meta.get("display_height") or meta.get("height") or 0),
         audio_rate=int(meta.get("audio_sample_rate") or 0),
         keyframes=None if keyframes is None else tuple(Fraction(str(t)) for t in keyframes),
+        still=clip.duration is None,
     )
 
 

@@ -17,6 +17,7 @@ from exports.models import ExportRun
 from tests.export.conftest import (
     counted_frames,
     export,
+    ffmpeg,
     frame_pixels,
     lay_out,
     mean_luma,
@@ -460,3 +461,54 @@ def test_a_changed_field_renames_only_the_chunks_it_touches(change):
     known = {key for key, _ in before}
     renamed = sum(frames for key, frames in after if key not in known)
     assert 30 <= renamed <= 360, renamed  # the edited second's chunks, not the timeline's
+
+
+def _still_clip(project, path, *, width: int, height: int):
+    """A ready still-image clip as the ingest leaves one: duration null, its picture size."""
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    from clips.models import Clip
+    from clips.storage import clip_original_key
+
+    clip = Clip.objects.create(
+        project=project,
+        owner=project.owner,
+        name=path.stem,
+        original_filename=path.name,
+        file_size=path.stat().st_size,
+        status=Clip.Status.READY,
+        duration=None,
+        resolution=f"{width}x{height}",
+        metadata={"width": width, "height": height, "display_width": width,
+                  "display_height": height, "has_audio": False},
+    )  # fmt: skip
+    key = clip_original_key(clip.pk)
+    with open(path, "rb") as handle:
+        clip.file_path = default_storage.save(key, File(handle, name=key))
+    clip.save(update_fields=["file_path"])
+    return clip
+
+
+def test_a_still_image_shows_for_its_whole_segment_whatever_its_length(
+    project, clip_of, sources, tmp_path
+):
+    logo = tmp_path / "logo.png"
+    ffmpeg("-f", "lavfi", "-i", "color=c=0xFF0000:s=160x160", "-frames:v", "1", str(logo))
+    video = clip_of(sources.video(seconds=1))
+    still = _still_clip(project, logo, width=160, height=160)
+    lay_out(
+        project,
+        [
+            {"clip": video, "start": 0, "duration": "0.5"},
+            {"clip": still, "start": "0.5", "duration": "2.5", "fit": "fit"},
+        ],
+    )
+
+    out = output_path(export(project, preset="source"))
+
+    assert counted_frames(out) == 90
+    for index in (15, 50, 89):
+        pixels = _region(out, index, "100:100:110:40")  # the square's middle
+        assert _red(pixels) == len(pixels), index
+    assert _red(_region(out, 50, "60:180:0:0")) == 0  # bars beside the square

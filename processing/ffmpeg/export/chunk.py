@@ -46,6 +46,7 @@ from processing.ffmpeg.export.graphs import (
     sound_chain,
     sound_effects,
     sound_end,
+    still_chain,
     text_chain,
 )
 from processing.ffmpeg.safety import base_ffmpeg_args, safe_input_args
@@ -85,6 +86,8 @@ class Picture:
     # the FFmpeg xfade `transition`, from all these to all those.
     into: Picture | None = None
     transition: str = ""
+    # A still image: its one picture for every frame.
+    still: bool = False
 
     @property
     def effects(self) -> bool:
@@ -298,22 +301,33 @@ class _Inputs:
     overlays: dict[int, tuple[int, SoundSeek]] = field(default_factory=dict)
 
 
+# A still image clip's file (PNG, JPEG, WebP), read as one picture.
+STILL_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe")
+
+
+def _open_picture(
+    inputs: _Inputs, piece: Picture, rate: Fraction, sources: Mapping[str, LocalSource]
+) -> PictureSeek:
+    assert piece.source is not None
+    local = sources[piece.source]
+    if piece.still:
+        inputs.args.extend(["-threads", "1", *safe_input_args(local.path, demuxers=STILL_DEMUXERS)])
+        return PictureSeek(0, Fraction(0), 0, Fraction(0))
+    seek = picture_seek(piece, rate, local.start)
+    inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
+    return seek
+
+
 def _open_inputs(spec: ChunkSpec, sources: Mapping[str, LocalSource], *, pictures: bool) -> _Inputs:
     inputs = _Inputs()
     count = 0
     for index, piece in enumerate(spec.pictures):
         if not pictures or piece.source is None:
             continue
-        local = sources[piece.source]
-        seek = picture_seek(piece, spec.rate, local.start)
-        inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
-        inputs.pictures[index] = (count, seek)
+        inputs.pictures[index] = (count, _open_picture(inputs, piece, spec.rate, sources))
         count += 1
         if piece.into is not None and piece.into.source is not None:
-            local = sources[piece.into.source]
-            seek = picture_seek(piece.into, spec.rate, local.start)
-            inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
-            inputs.intos[index] = (count, seek)
+            inputs.intos[index] = (count, _open_picture(inputs, piece.into, spec.rate, sources))
             count += 1
     for table, pieces in ((inputs.sounds, spec.sounds), (inputs.overlays, spec.overlays)):
         for index, sound in enumerate(pieces):
@@ -372,6 +386,23 @@ def _one_picture(
     hold: bool = False,
 ) -> str:
     input_index, seek = opened
+    if piece.still:
+        return still_chain(
+            input_index=input_index,
+            label=label,
+            frames=piece.frames,
+            width=spec.width,
+            height=spec.height,
+            rate=spec.rate,
+            fit=piece.fit,
+            fades=fades_chain(
+                rate=spec.rate,
+                offset=piece.offset,
+                fade_in=piece.fade_in,
+                fade_out=piece.fade_out,
+                fade_out_at=piece.fade_out_at,
+            ),
+        )
     return picture_chain(
         input_index=input_index,
         label=label,

@@ -185,6 +185,28 @@ def text_chain(
     return ",".join(filters)
 
 
+def still_chain(
+    *,
+    input_index: int,
+    label: str,
+    frames: int,
+    width: int,
+    height: int,
+    rate: Fraction,
+    fit: str = "fit",
+    fades: str = "",
+) -> str:
+    """A still image's one picture framed once, then repeated for `frames` output frames on
+    the output frame grid."""
+    return (
+        f"[{input_index}:v]trim=end_frame=1,"
+        f"{framing_chain(fit=fit, width=width, height=height, label=label)},"
+        f"loop=loop={max(0, frames - 1)}:size=1:start=0,"
+        f"settb=1/{rate_text(rate)},setpts=N,trim=end_frame={frames}"
+        f"{',' + fades.rstrip(',') if fades else ''}[{label}]"
+    )
+
+
 def blend_chain(
     *, first: str, second: str, label: str, transition: str, frames: int, rate: Fraction
 ) -> str:
