@@ -512,3 +512,43 @@ def test_a_still_image_shows_for_its_whole_segment_whatever_its_length(
         pixels = _region(out, index, "100:100:110:40")  # the square's middle
         assert _red(pixels) == len(pixels), index
     assert _red(_region(out, 50, "60:180:0:0")) == 0  # bars beside the square
+
+
+def test_every_feature_at_once_on_a_vertical_canvas_in_several_chunks(
+    project, clip_of, sources, settings, tmp_path
+):
+    settings.EXPORT_CHUNK_SECONDS = 1
+    project.settings = {**project.settings, "canvas": "9:16"}
+    project.save(update_fields=["settings"])
+    logo = tmp_path / "logo.png"
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x2040FF:s=200x100", "-frames:v", "1", str(logo))
+    wide = clip_of(sources.video(seconds=4, volume_db=-20), "wide")
+    tall = clip_of(sources.video(size="180x320", seconds=4, tone=660, tag="tall"), "tall")
+    music = clip_of(sources.video(seconds=6, tone=4000, tag="music"), "music")
+    still = _still_clip(project, logo, width=200, height=100)
+    lay_out(
+        project,
+        [
+            {"clip": wide, "start": 0, "duration": 2, "fit": "blur", "fade_in": "0.5"},
+            {"clip": tall, "start": 2, "duration": 2, "volume": "0.5",
+             "transition": {"type": "slide", "duration": 0.6}},
+            {"clip": still, "start": 4, "duration": 1, "fit": "fill",
+             "transition": {"type": "wipe", "duration": 0.4}, "fade_out": "0.5"},
+            {"clip": music, "start": 0, "duration": 5, "layer": "audio", "duck": True,
+             "fade_out": 1},
+            {"layer": "text", "start": "0.5", "duration": 3,
+             "text": {"content": "Title\nsecond line", "background": "#00000080"},
+             "fade_in": "0.3", "fade_out": "0.3"},
+            {"layer": "caption", "start": 1, "duration": 2, "text": {"content": "Hello"}},
+        ],
+    )  # fmt: skip
+
+    job = export(project, preset="720p", captions="burn")
+
+    out = output_path(job)
+    assert _size(out) == (720, 1280)
+    assert counted_frames(out) == 150
+    assert stream(probe(out), "audio")["duration_ts"] == 240_000  # 5 s to the sample
+    assert job.output_data["chunks"]["count"] >= 3
+    # The fill of the still: its blue over the whole frame, no bars.
+    assert min(mean_luma(out, 140, crop=crop) for crop in ("720:100:0:0", "720:100:0:1180")) > 40

@@ -202,7 +202,9 @@ def still_chain(
         f"[{input_index}:v]trim=end_frame=1,"
         f"{framing_chain(fit=fit, width=width, height=height, label=label)},"
         f"loop=loop={max(0, frames - 1)}:size=1:start=0,"
-        f"settb=1/{rate_text(rate)},setpts=N,trim=end_frame={frames}"
+        # `fps` changes no frame here: it tells the encoder the stream's rate (an image
+        # input's own 25 fps would otherwise decide how many frames it keeps).
+        f"settb=1/{rate_text(rate)},setpts=N,fps=fps={rate_text(rate)},trim=end_frame={frames}"
         f"{',' + fades.rstrip(',') if fades else ''}[{label}]"
     )
 
