@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from clips.media_links import MediaLinks
 from common.api import error_responses
 from exports.loudness import LOUDNESS_TARGETS
-from exports.plan import DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES
+from exports.plan import CAPTIONS_MODES, DEFAULT_FORMAT, DEFAULT_PRESET, FORMATS, PRESET_NAMES
 from exports.services import export_download_url, export_start
 from processing.api import JobSerializer
 from processing.selectors import get_job_for_user
@@ -24,8 +24,22 @@ from projects.selectors import get_project_for_user
 
 
 class ExportInputSerializer(serializers.Serializer):
-    preset = serializers.ChoiceField(choices=PRESET_NAMES, default=DEFAULT_PRESET)
-    format = serializers.ChoiceField(choices=FORMATS, default=DEFAULT_FORMAT)
+    preset = serializers.ChoiceField(
+        choices=PRESET_NAMES,
+        required=False,
+        help_text=f"Default the project's export_preset, else {DEFAULT_PRESET}.",
+    )
+    format = serializers.ChoiceField(
+        choices=FORMATS,
+        required=False,
+        help_text=f"Default the project's export_format, else {DEFAULT_FORMAT}.",
+    )
+    captions = serializers.ChoiceField(
+        choices=CAPTIONS_MODES,
+        required=False,
+        help_text="none, burn (drawn into the picture) or sidecar (.srt/.vtt beside the file); "
+        "default the project's export_captions, else none.",
+    )
     loudness_target = serializers.ChoiceField(
         choices=LOUDNESS_TARGETS,
         required=False,
@@ -42,9 +56,10 @@ def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
     job = export_start(
         user=request.user,
         project=project,
-        preset=data["preset"],
-        fmt=data["format"],
+        preset=data.get("preset"),
+        fmt=data.get("format"),
         loudness_target=data.get("loudness_target"),
+        captions=data.get("captions"),
     )
     return Response(
         JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED
@@ -52,7 +67,7 @@ def _start(request: Request, project_id: uuid.UUID, data: dict) -> Response:
 
 
 class ProjectExportView(APIView):
-    """POST /api/projects/:id/export `{preset?, format?, loudness_target?}` → 202 job."""
+    """POST /api/projects/:id/export `{preset?, format?, loudness_target?, captions?}` → 202."""
 
     @extend_schema(
         request=ExportInputSerializer,
@@ -65,7 +80,8 @@ class ProjectExportView(APIView):
 
 
 class ProcessExportView(APIView):
-    """POST /api/process/export `{project_id, preset?, format?, loudness_target?}` → 202 job."""
+    """POST /api/process/export `{project_id, preset?, format?, loudness_target?, captions?}`
+    → 202 job."""
 
     @extend_schema(
         request=ProcessExportInputSerializer,

@@ -16,6 +16,7 @@ must reach the builders through the spec, so it reaches the name too.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import hashlib
 import itertools
@@ -29,13 +30,15 @@ from typing import Any
 from django.conf import settings
 
 from clips.models import Clip
-from exports.plan import ExportPlan, Piece, Source, sample_at
+from exports.plan import SAMPLE_RATE, ExportPlan, Overlay, Piece, Source, TextItem, sample_at
 from processing.ffmpeg.export.chunk import (
+    DUCK_RAMP_SAMPLES,
     SOUND_CONTAINER,
     ChunkSpec,
     Encoding,
     Picture,
     Sound,
+    Text,
     gop,
     picture_container,
     version_args,
@@ -83,10 +86,13 @@ def _ends_chunk(piece: Piece, sizing: Sizing, length: int) -> bool:
     """Whether a segment ends its chunk, by a hash of the segment: chunks grow past `shortest`
     by about (target - shortest) frames on average, and are cut far more eagerly past
     `target`, so the hard limits (which depend on where a chunk began) rarely decide."""
-    chance = piece.frames / max(1, sizing.target - sizing.shortest)
+    # By the whole segment (a transition trims its pieces): the segment after a new transition
+    # decides as it did before.
+    frames = piece.segment_frames
+    chance = frames / max(1, sizing.target - sizing.shortest)
     if length >= sizing.target:
         chance *= 4
-    return _unit(piece.source, piece.origin, piece.frames) < chance
+    return _unit(piece.source, piece.origin, frames) < chance
 
 
 def keyframe_indexes(source: Source) -> list[int] | None:
@@ -126,12 +132,21 @@ def chunk_bounds(
     bounds: list[tuple[int, int]] = []
     start = 0
     count = 0
-    for piece in plan.pieces:
-        if piece.frames > sizing.target + sizing.shortest:
+    for index, piece in enumerate(plan.pieces):
+        # A transition window is never split: its blend runs in one FFmpeg.
+        if piece.frames > sizing.target + sizing.shortest and piece.into is None:
             if piece.first > start:
                 bounds.append((start, piece.first))
             known = keyframes.get(piece.source) if piece.source else None
-            cuts = [0, *_split_offsets(piece, sizing, plan.rate, known), piece.frames]
+            # Offsets from the segment's own start, so a transition trimming its head or
+            # tail moves none of them.
+            whole = dataclasses.replace(piece, frames=piece.segment_frames, lead=0, length=0)
+            inside = [
+                offset - piece.lead
+                for offset in _split_offsets(whole, sizing, plan.rate, known)
+                if 0 < offset - piece.lead < piece.frames
+            ]
+            cuts = [0, *inside, piece.frames]
             bounds += [(piece.first + a, piece.first + b) for a, b in itertools.pairwise(cuts)]
             start, count = piece.end, 0
             continue
@@ -142,7 +157,11 @@ def chunk_bounds(
             start, count = piece.first, 0
         count += 1
         length = piece.end - start
-        if length >= sizing.shortest and _ends_chunk(piece, sizing, length):
+        following = plan.pieces[index + 1] if index + 1 < len(plan.pieces) else None
+        # Around a transition window no chunk ends: the chunks before and after it stay as
+        # they were without it.
+        glued = piece.into is not None or (following is not None and following.into is not None)
+        if not glued and length >= sizing.shortest and _ends_chunk(piece, sizing, length):
             bounds.append((start, piece.end))
             start, count = piece.end, 0
     if start < plan.total_frames:
@@ -162,51 +181,31 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
             index += 1
         pictures: list[Picture] = []
         sounds: list[Sound] = []
+        # The incoming sound of transition windows, mixed over the outgoing one.
+        crossing: list[Sound] = []
         chunk_start = sample_at(first, plan.rate)
         chunk_end = sample_at(last, plan.rate)
         cursor = index
         while cursor < len(plan.pieces) and plan.pieces[cursor].first < last:
             piece = plan.pieces[cursor]
             begin, end = max(first, piece.first), min(last, piece.end)
-            pictures.append(
-                Picture(
-                    frames=end - begin,
-                    source=piece.source,
-                    origin=piece.origin,
-                    offset=begin - piece.first,
-                    fps=piece.fps,
-                )
-                if piece.source
-                else Picture(frames=end - begin)
-            )
+            pictures.append(_picture(piece, begin, end, plan.rate))
+            from_sample, to_sample = sample_at(begin, plan.rate), sample_at(end, plan.rate)
             if piece.source and piece.has_audio:
-                from_sample = sample_at(begin, plan.rate)
-                sounds.append(
-                    Sound(
-                        source=piece.source,
-                        origin=piece.origin,
-                        skip=from_sample - sample_at(piece.first, plan.rate),
-                        at=from_sample - chunk_start,
-                        samples=sample_at(end, plan.rate) - from_sample,
-                        source_rate=piece.audio_rate,
-                    )
+                sounds.append(_piece_sound(piece, plan.rate, from_sample, to_sample, chunk_start))
+            if piece.into is not None and piece.into.has_audio:
+                incoming = _from_zero(
+                    _piece_sound(piece.into, plan.rate, from_sample, to_sample, chunk_start)
                 )
+                if incoming.samples > 0:
+                    crossing.append(incoming)
             cursor += 1
         mixed: list[Sound] = []
         low = bisect.bisect_left(starts, chunk_start - longest_overlay)
         for overlay in overlays[low : bisect.bisect_left(starts, chunk_end)]:
             begin, end = max(chunk_start, overlay.at), min(chunk_end, overlay.at + overlay.samples)
             if end > begin:
-                mixed.append(
-                    Sound(
-                        source=overlay.source,
-                        origin=overlay.origin,
-                        skip=begin - overlay.at,
-                        at=begin - chunk_start,
-                        samples=end - begin,
-                        source_rate=overlay.audio_rate,
-                    )
-                )
+                mixed.append(_overlay_sound(overlay, begin, end, chunk_start))
         specs.append(
             ChunkSpec(
                 width=plan.width,
@@ -216,10 +215,130 @@ def chunk_specs(plan: ExportPlan, bounds: Sequence[tuple[int, int]]) -> list[Chu
                 samples=chunk_end - chunk_start,
                 pictures=tuple(pictures),
                 sounds=tuple(sounds),
-                overlays=tuple(mixed),
+                overlays=tuple(crossing + mixed),
+                texts=tuple(
+                    _text(item, first)
+                    for item in plan.texts
+                    if item.first < last and item.end > first
+                ),
             )
         )
     return specs
+
+
+def _picture(piece: Piece, begin: int, end: int, rate: Fraction) -> Picture:
+    """Timeline frames begin … end - 1 of a piece."""
+    if not piece.source:
+        return Picture(frames=end - begin)
+    length = Fraction(piece.segment_frames) / rate
+    if piece.into is not None:
+        # The whole window (never split), both sides held at their sources' ends.
+        return dataclasses.replace(
+            _picture(dataclasses.replace(piece, into=None), begin, end, rate),
+            into=_picture(piece.into, begin, end, rate),
+            transition=piece.transition,
+        )
+    return Picture(
+        frames=end - begin,
+        source=piece.source,
+        origin=piece.origin,
+        offset=begin - piece.segment_first,
+        fps=piece.fps,
+        fit=piece.fit,
+        fade_in=piece.fade_in,
+        fade_out=piece.fade_out,
+        fade_out_at=length - piece.fade_out if piece.fade_out else Fraction(0),
+        still=piece.still,
+    )
+
+
+def _fade_samples(seconds: Fraction) -> int:
+    return round(seconds * SAMPLE_RATE)
+
+
+def _piece_sound(piece: Piece, rate: Fraction, begin: int, end: int, chunk_start: int) -> Sound:
+    """Timeline samples begin … end - 1 of a video piece's own sound; in a transition window
+    the outgoing side fades out over it, the incoming side (`into`) in."""
+    first = sample_at(piece.segment_first, rate)
+    length = sample_at(piece.segment_first + piece.segment_frames, rate) - first
+    fade_out = _fade_samples(piece.fade_out)
+    cross: tuple[int, ...] = ()
+    if piece.into is not None or piece.lead < 0:
+        window_first = sample_at(piece.first, rate)
+        window = sample_at(piece.end, rate) - window_first
+        cross = (-1 if piece.into is not None else 1, window_first - first, window)
+    return Sound(
+        source=piece.source or "",
+        origin=piece.origin,
+        skip=begin - first,
+        at=begin - chunk_start,
+        samples=end - begin,
+        source_rate=piece.audio_rate,
+        volume=piece.volume,
+        fade_in=_fade_samples(piece.fade_in),
+        fade_out=fade_out,
+        fade_out_at=length - fade_out if fade_out else 0,
+        cross=cross,
+    )
+
+
+def _from_zero(sound: Sound) -> Sound:
+    """A sound that starts before its segment's first sample (the incoming side of a
+    transition) read from its source's time, the part before the source's start silent."""
+    if sound.skip >= 0:
+        return sound
+    start = sound.origin + Fraction(sound.skip, SAMPLE_RATE)
+    silent = 0 if start >= 0 else min(sound.samples, math.ceil(-start * SAMPLE_RATE))
+    return dataclasses.replace(
+        sound,
+        origin=max(Fraction(0), start),
+        skip=0,
+        base=sound.skip + silent,
+        at=sound.at + silent,
+        samples=sound.samples - silent,
+    )
+
+
+def _overlay_sound(overlay: Overlay, begin: int, end: int, chunk_start: int) -> Sound:
+    """Timeline samples begin … end - 1 of an audio-layer segment. Only the duck spans that
+    reach these samples (ramps included) are named, so a far edit keeps this chunk's name."""
+    skip = begin - overlay.at
+    ducks = tuple(
+        (a - overlay.at, b - overlay.at)
+        for a, b in overlay.ducks
+        if a < end and b + DUCK_RAMP_SAMPLES > begin
+    )
+    fade_out = _fade_samples(overlay.fade_out)
+    return Sound(
+        source=overlay.source,
+        origin=overlay.origin,
+        skip=skip,
+        at=begin - chunk_start,
+        samples=end - begin,
+        source_rate=overlay.audio_rate,
+        volume=overlay.volume,
+        fade_in=_fade_samples(overlay.fade_in),
+        fade_out=fade_out,
+        fade_out_at=overlay.samples - fade_out if fade_out else 0,
+        ducks=ducks,
+    )
+
+
+def _text(item: TextItem, first: int) -> Text:
+    return Text(
+        content=item.content,
+        font=item.font,
+        size=item.size,
+        color=item.color,
+        background=item.background,
+        x=item.x,
+        y=item.y,
+        align=item.align,
+        start=item.first - first,
+        end=item.end - first,
+        fade_in=item.fade_in,
+        fade_out=item.fade_out,
+    )
 
 
 def plan_chunks(plan: ExportPlan, sources: Mapping[str, Source]) -> list[ChunkSpec]:

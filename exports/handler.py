@@ -21,6 +21,7 @@ hooks, once (another conditional update).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from typing import Any
@@ -40,6 +41,8 @@ from exports.chunking import (
 from exports.engine import JobFailed, Work
 from exports.models import ExportRun
 from exports.plan import (
+    CAPTIONS_SIDECAR,
+    DEFAULT_CAPTIONS,
     DEFAULT_FORMAT,
     DEFAULT_PRESET,
     check_limits,
@@ -47,11 +50,13 @@ from exports.plan import (
     timeline_plan,
 )
 from exports.runs import PLAN_DONE, lay_parts
+from exports.sidecar import captions_sidecar, store_sidecar
 from exports.smart import copy_decisions
 from exports.sources import job_folder, remove_job_folder
 from exports.space import space_check, space_needed
 from processing.ffmpeg.export.chunk import Encoding
 from processing.ffmpeg.export.mux import audio_codec_args
+from projects.templates import project_canvas
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +100,13 @@ def _plan(work: Work) -> dict[str, Any] | None:
         check_limits(segments)
     except ServiceError as exc:
         raise JobFailed(exc.message) from exc
-    timeline = timeline_plan(segments, params.get("preset", DEFAULT_PRESET))
+    captions = params.get("captions", DEFAULT_CAPTIONS)
+    timeline = timeline_plan(
+        segments,
+        params.get("preset", DEFAULT_PRESET),
+        canvas=project_canvas(project.settings),
+        captions=captions,
+    )
     plan = timeline.plan
     if not plan.total_frames:
         raise JobFailed("The timeline is shorter than one frame; there is nothing to export.")
@@ -115,6 +126,11 @@ def _plan(work: Work) -> dict[str, Any] | None:
         "audio": audio_codec_args(fmt, encoding),
         "smart": smart,
     }
+    sidecar = captions_sidecar(project) if captions == CAPTIONS_SIDECAR else None
+    if sidecar is not None:
+        finish["captions"] = {
+            name: hashlib.sha256(text.encode()).hexdigest() for name, text in sidecar.items()
+        }
     same = result_key(specs, finish=finish, **naming)
     earlier = _earlier_result(project, same)
     if earlier is not None:
@@ -132,6 +148,8 @@ def _plan(work: Work) -> dict[str, Any] | None:
             **identities[key],
             "name": clip.name,
             "duration": float(clip.duration or 0),
+            # A still image (duration null) is read as one picture, shown for as long as needed.
+            **({"still": True} if clip.duration is None else {}),
         }
         for key, clip in timeline.clips.items()
     }
@@ -156,7 +174,10 @@ def _plan(work: Work) -> dict[str, Any] | None:
         )
         specs = [dataclasses.replace(s, copy=d) for s, d in zip(specs, decisions, strict=True)]
     work.check_cancelled()
+    sidecar_keys = store_sidecar(project.pk, job.pk, sidecar) if sidecar else {}
     run_settings = {
+        "captions": captions,
+        "sidecar": sidecar_keys,
         "format": fmt,
         "preset": timeline.preset.name,
         "loudness": loudness,

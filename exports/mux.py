@@ -8,6 +8,7 @@ memory stays flat however many chunks there are.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,13 @@ from projects.storage import export_prefix
 
 def export_key(project_id: Any, job_id: Any, fmt: str) -> str:
     return f"{export_prefix(project_id)}{job_id}.{fmt}"
+
+
+def export_file_name(project_name: str, fmt: str) -> str:
+    """The name a download is saved under: the project's, in characters every browser and
+    file system takes."""
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "", project_name).strip(" .") or "export"
+    return f"{stem[:80]}.{fmt}"
 
 
 class MissingChunk(Exception):

@@ -26,14 +26,18 @@ from processing.ffmpeg.export.chunk import (
     Encoding,
     LocalSource,
     chunk_copy_args,
+    chunk_fonts,
     chunk_graph,
     chunk_join_args,
     chunk_render_args,
     chunk_sound_args,
+    chunk_text_files,
+    font_file_name,
     picture_extension,
 )
 from processing.ffmpeg.export.mux import concat_input_args, concat_list
 from processing.files import storage_replace
+from timeline.fonts import font_path
 
 
 class CopyFailed(Exception):
@@ -104,6 +108,15 @@ def _copy_picture(
         raise CopyFailed(f"stream copy gave {joined.frames} frames instead of {spec.frames}")
 
 
+def write_text_assets(spec: ChunkSpec, folder: Path) -> None:
+    """The files the chunk's drawtext filters read (its text lines and the bundled fonts),
+    next to its graph: the graph names them by bare name, so nothing needs escaping."""
+    for name, content in chunk_text_files(spec).items():
+        (folder / name).write_text(content, encoding="utf-8")
+    for font in chunk_fonts(spec):
+        shutil.copyfile(font_path(font), folder / font_file_name(font))
+
+
 def chunk_render(
     *,
     work: Work,
@@ -133,6 +146,7 @@ def chunk_render(
                 settings.FFMPEG_BINARY, spec, local, graph_script=script, sound_out=sound
             )
         else:
+            write_text_assets(spec, folder)
             script.write_text(chunk_graph(spec, local, pictures=True))
             args = chunk_render_args(
                 settings.FFMPEG_BINARY,

@@ -72,7 +72,11 @@ def lay_parts(run: ExportRun, specs: Sequence[ChunkSpec]) -> None:
     keys = [chunk_key(spec, **naming) for spec in specs]
     distinct = list(dict.fromkeys(keys))
     by_key = dict(zip(keys, specs, strict=True))
-    variant = {"preset": run.settings["preset"], "format": run.settings["format"]}
+    variant = {
+        "preset": run.settings["preset"],
+        "format": run.settings["format"],
+        "captions": run.settings.get("captions", "none"),
+    }
     ExportPart.objects.filter(run=run).delete()
     ExportChunk.objects.bulk_create(
         [
@@ -156,7 +160,7 @@ def stop_run(run: ExportRun) -> None:
         )
         if stopped:
             discard(run, unfinished_only=False)
-            storage_delete_quietly(output_key(run))
+            storage_delete_quietly(output_key(run), *run.settings.get("sidecar", {}).values())
             if status is not None:
                 engine.job_stopped(run.job_id)
     elif status != engine.COMPLETED:
@@ -165,6 +169,7 @@ def stop_run(run: ExportRun) -> None:
         )
         if stopped:
             discard(run, unfinished_only=True)
+            storage_delete_quietly(*run.settings.get("sidecar", {}).values())
     remove_job_folder(run.job_id)
 
 

@@ -26,6 +26,8 @@ from exports import loudness
 from exports.chunking import chunk_key, ffmpeg_version, plan_chunks, source_identity
 from exports.models import ExportChunk, ExportPart, ExportRun
 from exports.plan import (
+    CAPTIONS_MODES,
+    DEFAULT_CAPTIONS,
     DEFAULT_FORMAT,
     DEFAULT_PRESET,
     FORMATS,
@@ -38,6 +40,7 @@ from processing.files import storage_delete_quietly
 from processing.models import ProcessingJob
 from processing.services import job_enqueue
 from projects.models import Project
+from projects.templates import project_canvas
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +60,20 @@ def export_start(
     preset: str | None = None,
     fmt: str | None = None,
     loudness_target: float | None = None,
+    captions: str | None = None,
 ) -> ProcessingJob:
-    """Validate the timeline and enqueue an export job; the project becomes `exporting`."""
-    preset = preset or DEFAULT_PRESET
-    fmt = fmt or DEFAULT_FORMAT
+    """Validate the timeline and enqueue an export job; the project becomes `exporting`.
+    What the request leaves out comes from the project's settings (export_preset,
+    export_format, export_captions), else the defaults."""
+    defaults = project.settings if isinstance(project.settings, dict) else {}
+    preset = preset or defaults.get("export_preset") or DEFAULT_PRESET
+    fmt = fmt or defaults.get("export_format") or DEFAULT_FORMAT
+    captions = captions or defaults.get("export_captions") or DEFAULT_CAPTIONS
+    if captions not in CAPTIONS_MODES:
+        raise ServiceError(
+            f"Unknown captions {captions!r}: choose one of {', '.join(CAPTIONS_MODES)}.",
+            {"field": "captions", "allowed": list(CAPTIONS_MODES)},
+        )
     if preset not in PRESET_NAMES:
         raise ServiceError(
             f"Unknown preset {preset!r}: choose one of {', '.join(PRESET_NAMES)}.",
@@ -91,7 +104,12 @@ def export_start(
             owner=user,
             job_type=EXPORT,
             project=locked,
-            input_params={"preset": preset, "format": fmt, "loudness_target": target},
+            input_params={
+                "preset": preset,
+                "format": fmt,
+                "loudness_target": target,
+                "captions": captions,
+            },
         )
         locked.status = Project.Status.EXPORTING
         locked.save(update_fields=["status", "updated_at"])
@@ -115,7 +133,8 @@ def export_download_url(*, job: ProcessingJob, links: MediaLinks) -> str:
             "This export's file is no longer stored. Export the project again.",
             code=ErrorCode.NOT_FOUND,
         )
-    url = links.url(project_id=job.project_id, key=key, download_name=key.rsplit("/", 1)[-1])
+    name = (job.output_data or {}).get("file_name") or key.rsplit("/", 1)[-1]
+    url = links.url(project_id=job.project_id, key=key, download_name=name)
     if url is None:
         raise ServiceError("No such job.", code=ErrorCode.NOT_FOUND)
     return url
@@ -204,14 +223,15 @@ def export_chunks_prune(*, grace: timedelta = CHUNK_CACHE_GRACE) -> int:
     return removed
 
 
-def _variant_key(variant: dict[str, Any]) -> tuple[str, str]:
+def _variant_key(variant: dict[str, Any]) -> tuple[str, str, str]:
     return (
         str(variant.get("preset") or DEFAULT_PRESET),
         str(variant.get("format") or DEFAULT_FORMAT),
+        str(variant.get("captions") or DEFAULT_CAPTIONS),
     )
 
 
-def _wanted_keys(project_id: Any, variants: set[tuple[str, str]]) -> set[str]:
+def _wanted_keys(project_id: Any, variants: set[tuple[str, str, str]]) -> set[str]:
     """The chunk names the project's current timeline would use, copied or encoded, for each
     (preset, format); nothing when it cannot be exported as it stands."""
     project = Project.objects.filter(pk=project_id).first()
@@ -228,8 +248,10 @@ def _wanted_keys(project_id: Any, variants: set[tuple[str, str]]) -> set[str]:
     )
     version = ffmpeg_version(settings.FFMPEG_BINARY)
     wanted: set[str] = set()
-    for preset, fmt in variants:
-        timeline = timeline_plan(segments, preset)
+    for preset, fmt, captions in variants:
+        timeline = timeline_plan(
+            segments, preset, canvas=project_canvas(project.settings), captions=captions
+        )
         identities = {key: source_identity(clip) for key, clip in timeline.clips.items()}
         for spec in plan_chunks(timeline.plan, timeline.sources):
             for copy in (False, True) if fmt == "mp4" else (False,):

@@ -201,6 +201,8 @@ def video_stream(path: Path, clip: Clip) -> VideoStream | None:
 
 def _metadata_refusal(spec: ChunkSpec, clips: Mapping[str, Clip]) -> str | None:
     """What the stored metadata alone says against copying a chunk (None: look closer)."""
+    if spec.effects:
+        return "the picture has fades or text drawn on it"
     for piece in spec.pictures:
         if piece.source is None:
             return "the timeline has gaps"

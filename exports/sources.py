@@ -93,6 +93,9 @@ def local_sources(
     found = {}
     for key in keys:
         path = local_copy(job_id, key, sources[key])
+        if sources[key].get("still"):
+            found[key] = LocalSource(path)  # one picture: no timestamps to line up
+            continue
         stat = path.stat()
         found[key] = LocalSource(path, _start_time(str(path), stat.st_size, stat.st_mtime))
     return found

@@ -26,7 +26,7 @@ from exports import engine
 from exports.engine import JobCancelled, Work
 from exports.loudness import Loudness
 from exports.models import ExportChunk, ExportPart, ExportRun
-from exports.mux import MissingChunk, Part, export_mux, export_store
+from exports.mux import MissingChunk, Part, export_file_name, export_mux, export_store
 from exports.render import CopyFailed, chunk_render
 from exports.runs import (
     beating,
@@ -195,7 +195,7 @@ def _claim_mux(job_id: uuid.UUID) -> ExportRun | None:
         heartbeat_at=timezone.now(),
         mux_attempts=F("mux_attempts") + 1,
     )
-    return ExportRun.objects.select_related("job").get(pk=job_id) if claimed else None
+    return ExportRun.objects.select_related("job", "project").get(pk=job_id) if claimed else None
 
 
 def _render_again(run: ExportRun, key: str) -> None:
@@ -224,6 +224,9 @@ def _output(run: ExportRun, parts: Sequence[ExportPart], muxed: Any, size: int) 
     return {
         "download_endpoint": f"/api/process/export/{job_id}/download",
         "storage_key": key,
+        # The downloaded file is named after the project (API.md "Canvas, …").
+        "file_name": export_file_name(run.project.name if run.project else "", fmt),
+        **run.settings.get("sidecar", {}),
         "duration": round(muxed.duration, 3),
         "frames": run.layout["frames"],
         "frame_rate": run.layout["rate"],

@@ -64,8 +64,17 @@ def job_output_with_links(job: ProcessingJob, links: LinkIssuer | None) -> dict[
     storage_key = output.get("storage_key")
     finished = job.status == ProcessingJob.Status.COMPLETED
     if job.job_type == ProcessingJob.JobType.EXPORT and finished and isinstance(storage_key, str):
-        # Saved under the export's own file name (<job id>.<format>).
-        output["download_url"] = link(storage_key, download_name=storage_key.rsplit("/", 1)[-1])
+        # Saved under the project's name (`file_name`; older exports: <job id>.<format>).
+        name = output.get("file_name") or storage_key.rsplit("/", 1)[-1]
+        output["download_url"] = link(storage_key, download_name=name)
+        # Captions beside the export (captions: "sidecar"), saved under the same name.
+        stem = str(name).rsplit(".", 1)[0]
+        for key_field, url_field, extension in (
+            ("captions_key", "captions_url", "srt"),
+            ("captions_vtt_key", "captions_vtt_url", "vtt"),
+        ):
+            if key_field in output:
+                output[url_field] = link(output[key_field], download_name=f"{stem}.{extension}")
     if "key" in output:
         output["url"] = link(output["key"])
     for name, value in output.items():

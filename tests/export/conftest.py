@@ -130,9 +130,15 @@ def clip_of(project: Project) -> Callable[..., Clip]:
     return make
 
 
+# Segment fields passed through as they are (timeline/rules.py).
+EXTRA_FIELDS = ("fit", "transition", "duck", "text")
+DECIMAL_EXTRAS = ("volume", "fade_in", "fade_out")
+
+
 def lay_out(project: Project, segments: list[dict[str, Any]]) -> None:
     """Replace the project's timeline. Each segment: (clip, start, source_start, duration
-    [, layer [, name]])."""
+    [, layer [, name]]) and any of EXTRA_FIELDS and DECIMAL_EXTRAS; text and caption
+    segments have no clip."""
     project.refresh_from_db()
     timeline_replace(
         project=project,
@@ -140,12 +146,14 @@ def lay_out(project: Project, segments: list[dict[str, Any]]) -> None:
         version=project.timeline_version,
         segments=[
             {
-                "clip_id": s["clip"].pk,
+                "clip_id": s["clip"].pk if s.get("clip") else None,
                 "name": s.get("name", ""),
                 "layer": s.get("layer", "video"),
                 "start_time": Decimal(str(s["start"])),
                 "source_start": Decimal(str(s.get("source_start", 0))),
                 "duration": Decimal(str(s["duration"])),
+                **{k: s[k] for k in EXTRA_FIELDS if k in s},
+                **{k: Decimal(str(s[k])) for k in DECIMAL_EXTRAS if k in s},
             }
             for s in segments
         ],

@@ -199,3 +199,29 @@ def test_it_puts_the_project_back_to_draft_when_a_pending_export_is_cancelled(
     assert project.status == Project.Status.DRAFT
     again = api.post(export_url(project), {}, format="json")
     assert again.status_code == 202
+
+
+@pytest.mark.django_db
+def test_what_the_request_leaves_out_comes_from_the_project_settings(
+    api, project, clip_of, sources
+):
+    project.settings = {"export_preset": "720p", "export_format": "webm", "export_captions": "burn"}
+    project.save(update_fields=["settings"])
+    lay_out(project, [{"clip": clip_of(sources.video(seconds=2)), "start": 0, "duration": 1}])
+
+    response = api.post(export_url(project), {"captions": "sidecar"}, format="json")
+
+    assert response.status_code == 202, response.json()
+    params = response.json()["input_params"]
+    assert (params["preset"], params["format"], params["captions"]) == ("720p", "webm", "sidecar")
+
+
+@pytest.mark.django_db
+def test_it_refuses_unknown_captions(api, project, clip_of, sources):
+    lay_out(project, [{"clip": clip_of(sources.video(seconds=2)), "start": 0, "duration": 1}])
+
+    response = api.post(export_url(project), {"captions": "subtitles"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert not ProcessingJob.objects.filter(project=project).exists()

@@ -70,9 +70,9 @@ def test_it_letterboxes_portrait_and_4_3_sources_without_stretching(project, cli
     lay_out(
         project,
         [
-            {"clip": wide, "start": 0, "duration": 1},
-            {"clip": portrait, "start": 1, "source_start": "0.5", "duration": 1},
-            {"clip": four_three, "start": 2, "source_start": "0.5", "duration": 1},
+            {"clip": wide, "start": 0, "duration": 1, "fit": "fit"},
+            {"clip": portrait, "start": 1, "source_start": "0.5", "duration": 1, "fit": "fit"},
+            {"clip": four_three, "start": 2, "source_start": "0.5", "duration": 1, "fit": "fit"},
         ],
     )
 
@@ -109,8 +109,8 @@ def test_it_honours_the_rotation_of_a_phone_video(project, clip_of, sources, tmp
     lay_out(
         project,
         [
-            {"clip": wide, "start": 0, "duration": 1},
-            {"clip": phone, "start": 1, "duration": 1},
+            {"clip": wide, "start": 0, "duration": 1, "fit": "fit"},
+            {"clip": phone, "start": 1, "duration": 1, "fit": "fit"},
         ],
     )
 

@@ -36,13 +36,18 @@ from typing import Any
 from processing.ffmpeg.export.graphs import (
     SAMPLE_RATE,
     black_chain,
+    blend_chain,
     concat_chain,
+    fades_chain,
     mix_chain,
     number,
     picture_chain,
     silence_chain,
     sound_chain,
+    sound_effects,
     sound_end,
+    still_chain,
+    text_chain,
 )
 from processing.ffmpeg.safety import base_ffmpeg_args, safe_input_args
 
@@ -70,6 +75,23 @@ class Picture:
     origin: Fraction = Fraction(0)
     offset: int = 0
     fps: Fraction = Fraction(0)
+    # How a picture of another shape fills the frame (timeline/rules.py "fit").
+    fit: str = "fit"
+    # Seconds of fade from black at the segment's start and to black from `fade_out_at`
+    # (seconds from the segment's first frame).
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    fade_out_at: Fraction = Fraction(0)
+    # A transition window: the frames of `into` (the incoming segment) mixed over these by
+    # the FFmpeg xfade `transition`, from all these to all those.
+    into: Picture | None = None
+    transition: str = ""
+    # A still image: its one picture for every frame.
+    still: bool = False
+
+    @property
+    def effects(self) -> bool:
+        return bool(self.fade_in or self.fade_out or self.into)
 
 
 @dataclass(frozen=True)
@@ -84,6 +106,40 @@ class Sound:
     at: int
     samples: int
     source_rate: int = 0
+    # Linear gain, and fades in samples of the segment (the fade out from its sample
+    # `fade_out_at`).
+    volume: Fraction = Fraction(1)
+    fade_in: int = 0
+    fade_out: int = 0
+    fade_out_at: int = 0
+    # Spans [start, end) of the segment's samples where it is ducked (audio layer).
+    ducks: tuple[tuple[int, int], ...] = ()
+    # A transition's sound: (1 in or -1 out, its first sample of the segment, its length).
+    cross: tuple[int, ...] = ()
+    # The segment's sample number of `origin` (not 0 for sound read from before the
+    # segment's first sample: the incoming side of a transition).
+    base: int = 0
+
+
+@dataclass(frozen=True)
+class Text:
+    """A title or caption drawn over the chunk's picture from its frame `start` to `end`
+    (either may lie outside the chunk: the segment's frame 0 is `start`). `size` is in output
+    pixels; colours are "#RRGGBB[AA]"; `x`, `y` and `align` as timeline/rules.py says. Fades
+    are in seconds."""
+
+    content: str
+    font: str
+    size: Fraction
+    color: str
+    x: Fraction
+    y: Fraction
+    start: int
+    end: int
+    align: str = "center"
+    background: str | None = None
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
 
 
 @dataclass(frozen=True)
@@ -100,12 +156,20 @@ class ChunkSpec:
     overlays: tuple[Sound, ...] = ()
     # Picture stream-copied from the sources instead of encoded.
     copy: bool = False
+    # Titles and burnt-in captions, bottom to top.
+    texts: tuple[Text, ...] = ()
 
     @property
     def sources(self) -> list[str]:
         keys = [p.source for p in self.pictures if p.source is not None]
+        keys += [p.into.source for p in self.pictures if p.into and p.into.source is not None]
         keys += [s.source for s in (*self.sounds, *self.overlays)]
         return list(dict.fromkeys(keys))
+
+    @property
+    def effects(self) -> bool:
+        """Whether the picture is more than its sources' frames (fades, text)."""
+        return bool(self.texts) or any(p.effects for p in self.pictures)
 
     def describe(self) -> dict[str, Any]:
         return _describe(self)
@@ -122,6 +186,7 @@ class ChunkSpec:
             sounds=tuple(_build(Sound, item) for item in data.get("sounds", [])),
             overlays=tuple(_build(Sound, item) for item in data.get("overlays", [])),
             copy=bool(data.get("copy", False)),
+            texts=tuple(_build(Text, item) for item in data.get("texts", [])),
         )
 
 
@@ -152,7 +217,15 @@ def _build(cls: type[Any], data: dict[str, Any]) -> Any:
     values: dict[str, Any] = {}
     for name, value in data.items():
         kind = str(kinds[name])
-        values[name] = Fraction(value) if "Fraction" in kind else value
+        if "Fraction" in kind:
+            value = Fraction(value)
+        elif name == "ducks":
+            value = tuple((int(a), int(b)) for a, b in value)
+        elif name == "cross":
+            value = tuple(int(v) for v in value)
+        elif name == "into":
+            value = _build(Picture, value)
+        values[name] = value
     return cls(**values)
 
 
@@ -223,8 +296,26 @@ def _input(seek_us: int, length: Fraction, path: Path, *, kind: str) -> list[str
 class _Inputs:
     args: list[str] = field(default_factory=list)
     pictures: dict[int, tuple[int, PictureSeek]] = field(default_factory=dict)
+    intos: dict[int, tuple[int, PictureSeek]] = field(default_factory=dict)
     sounds: dict[int, tuple[int, SoundSeek]] = field(default_factory=dict)
     overlays: dict[int, tuple[int, SoundSeek]] = field(default_factory=dict)
+
+
+# A still image clip's file (PNG, JPEG, WebP), read as one picture.
+STILL_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe")
+
+
+def _open_picture(
+    inputs: _Inputs, piece: Picture, rate: Fraction, sources: Mapping[str, LocalSource]
+) -> PictureSeek:
+    assert piece.source is not None
+    local = sources[piece.source]
+    if piece.still:
+        inputs.args.extend(["-threads", "1", *safe_input_args(local.path, demuxers=STILL_DEMUXERS)])
+        return PictureSeek(0, Fraction(0), 0, Fraction(0))
+    seek = picture_seek(piece, rate, local.start)
+    inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
+    return seek
 
 
 def _open_inputs(spec: ChunkSpec, sources: Mapping[str, LocalSource], *, pictures: bool) -> _Inputs:
@@ -233,11 +324,11 @@ def _open_inputs(spec: ChunkSpec, sources: Mapping[str, LocalSource], *, picture
     for index, piece in enumerate(spec.pictures):
         if not pictures or piece.source is None:
             continue
-        local = sources[piece.source]
-        seek = picture_seek(piece, spec.rate, local.start)
-        inputs.args.extend(_input(seek.seek_us, seek.length, local.path, kind="-an"))
-        inputs.pictures[index] = (count, seek)
+        inputs.pictures[index] = (count, _open_picture(inputs, piece, spec.rate, sources))
         count += 1
+        if piece.into is not None and piece.into.source is not None:
+            inputs.intos[index] = (count, _open_picture(inputs, piece.into, spec.rate, sources))
+            count += 1
     for table, pieces in ((inputs.sounds, spec.sounds), (inputs.overlays, spec.overlays)):
         for index, sound in enumerate(pieces):
             at = sound_seek(sound)
@@ -263,21 +354,123 @@ def _picture_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
                 )
             )
             continue
-        input_index, seek = inputs.pictures[index]
+        if piece.into is None or index not in inputs.intos:
+            lines.append(_one_picture(spec, piece, inputs.pictures[index], label))
+            continue
+        lines.append(_one_picture(spec, piece, inputs.pictures[index], f"{label}x", hold=True))
+        lines.append(_one_picture(spec, piece.into, inputs.intos[index], f"{label}y", hold=True))
         lines.append(
-            picture_chain(
-                input_index=input_index,
+            blend_chain(
+                first=f"{label}x",
+                second=f"{label}y",
                 label=label,
+                transition=piece.transition,
                 frames=piece.frames,
-                shift_us=seek.shift_us,
-                start_seconds=seek.start_seconds,
-                width=spec.width,
-                height=spec.height,
                 rate=spec.rate,
             )
         )
-    lines.append(concat_chain([f"v{i}" for i in range(len(spec.pictures))], video=True, out="vout"))
+    joined = "vcat" if spec.texts else "vout"
+    lines.append(concat_chain([f"v{i}" for i in range(len(spec.pictures))], video=True, out=joined))
+    if spec.texts:
+        drawn = [_text_filters(spec, index, text) for index, text in enumerate(spec.texts)]
+        lines.append(f"[vcat]{','.join(d for d in drawn if d) or 'null'}[vout]")
     return lines
+
+
+def _one_picture(
+    spec: ChunkSpec,
+    piece: Picture,
+    opened: tuple[int, PictureSeek],
+    label: str,
+    *,
+    hold: bool = False,
+) -> str:
+    input_index, seek = opened
+    if piece.still:
+        return still_chain(
+            input_index=input_index,
+            label=label,
+            frames=piece.frames,
+            width=spec.width,
+            height=spec.height,
+            rate=spec.rate,
+            fit=piece.fit,
+            fades=fades_chain(
+                rate=spec.rate,
+                offset=piece.offset,
+                fade_in=piece.fade_in,
+                fade_out=piece.fade_out,
+                fade_out_at=piece.fade_out_at,
+            ),
+        )
+    return picture_chain(
+        input_index=input_index,
+        label=label,
+        frames=piece.frames,
+        shift_us=seek.shift_us,
+        start_seconds=seek.start_seconds,
+        width=spec.width,
+        height=spec.height,
+        rate=spec.rate,
+        fit=piece.fit,
+        # A transition shows a source's last frame for as long as the window needs.
+        hold=piece.frames if hold else 2,
+        fades=fades_chain(
+            rate=spec.rate,
+            offset=piece.offset,
+            fade_in=piece.fade_in,
+            fade_out=piece.fade_out,
+            fade_out_at=piece.fade_out_at,
+        ),
+    )
+
+
+def font_file_name(font: str) -> str:
+    """The name a font file has next to a chunk's graph (FreeType reads it by content)."""
+    return f"font-{font}"
+
+
+def _text_line_name(index: int, line: int) -> str:
+    return f"text-{index}-{line}.txt"
+
+
+def chunk_text_files(spec: ChunkSpec) -> dict[str, str]:
+    """The files the graph's drawtext filters read, by name: one per non-empty text line
+    (read from a file, the text needs no escaping). Fonts: `chunk_fonts`."""
+    files = {}
+    for index, text in enumerate(spec.texts):
+        for line_number, line in enumerate(text.content.split("\n")):
+            if line.strip():
+                files[_text_line_name(index, line_number)] = line
+    return files
+
+
+def chunk_fonts(spec: ChunkSpec) -> set[str]:
+    """The font ids the chunk draws with; each is expected as `font_file_name(id)`."""
+    return {text.font for text in spec.texts}
+
+
+def _text_filters(spec: ChunkSpec, index: int, text: Text) -> str:
+    return text_chain(
+        lines=[
+            _text_line_name(index, number) if line.strip() else None
+            for number, line in enumerate(text.content.split("\n"))
+        ],
+        font_file=font_file_name(text.font),
+        size=text.size,
+        color=text.color,
+        background=text.background,
+        x=text.x,
+        y=text.y,
+        align=text.align,
+        start=text.start,
+        end=text.end,
+        fade_in=text.fade_in,
+        fade_out=text.fade_out,
+        rate=spec.rate,
+        width=spec.width,
+        height=spec.height,
+    )
 
 
 def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
@@ -292,7 +485,11 @@ def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
         labels.append(f"s{index}")
         lines.append(
             sound_chain(
-                input_index=input_index, label=labels[-1], drop=seek.drop, samples=sound.samples
+                input_index=input_index,
+                label=labels[-1],
+                drop=seek.drop,
+                samples=sound.samples,
+                effects=_sound_effects(sound),
             )
         )
         cursor = sound.at + sound.samples
@@ -311,6 +508,7 @@ def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
                     drop=seek.drop,
                     samples=overlay.samples,
                     delay=overlay.at,
+                    effects=_sound_effects(overlay),
                 )
             )
         lines.append(
@@ -319,6 +517,25 @@ def _sound_graph(spec: ChunkSpec, inputs: _Inputs) -> list[str]:
         mixed = "mixed"
     lines.append(f"[{mixed}]" + sound_end(label="aout", samples=spec.samples))
     return lines
+
+
+# Ducked sound: 12 dB down (timeline/rules.py DUCK_DB), ramps of a quarter second.
+DUCK_GAIN = 10 ** (-12 / 20)
+DUCK_RAMP_SAMPLES = SAMPLE_RATE // 4
+
+
+def _sound_effects(sound: Sound) -> str:
+    return sound_effects(
+        skip=sound.skip + sound.base,
+        cross=sound.cross,
+        volume=sound.volume,
+        fade_in=sound.fade_in,
+        fade_out=sound.fade_out,
+        fade_out_at=sound.fade_out_at,
+        ducks=sound.ducks,
+        duck_gain=DUCK_GAIN,
+        duck_ramp=DUCK_RAMP_SAMPLES,
+    )
 
 
 # --- Command lines --------------------------------------------------------------------------
