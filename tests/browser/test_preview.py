@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -117,7 +118,7 @@ def api(page: Any, method: str, path: str, json: Any = None) -> Any:
     """A call through the page's own API client (session cookie and CSRF header)."""
     return page.evaluate(
         """async ([method, path, json]) => {
-            const base = document.querySelector('script[type=module]').src;
+            const base = document.querySelector('script[src*="editor/main"]').src;
             const { api } = await import(new URL('../api.js', base).href);
             return api(method, path, json === null ? {} : { json });
         }""",
@@ -266,13 +267,13 @@ def test_the_preview_matches_the_exported_frames(built: dict[str, Any], tmp_path
     )
     deadline = time.monotonic() + 300
     while True:
-        job = api(page, "GET", f"/api/jobs/{job['id']}")
+        job = api(page, "GET", f"/api/process/status/{job['id']}")
         if job["status"] in ("completed", "failed", "cancelled"):
             break
         assert time.monotonic() < deadline, "the export did not finish"
         time.sleep(1)
     assert job["status"] == "completed", job
-    answer = page.context.request.get(job["output_data"]["download_url"])
+    answer = page.context.request.get(urljoin(page.url, job["output_data"]["download_url"]))
     assert answer.ok
     exported = tmp_path / "export.mp4"
     exported.write_bytes(answer.body())
@@ -301,7 +302,7 @@ def test_the_preview_matches_the_exported_frames(built: dict[str, Any], tmp_path
 def test_the_mixer_gain_follows_volume_fades_and_ducking(built: dict[str, Any]) -> None:
     gains = built["page"].evaluate(
         """async () => {
-            const base = document.querySelector('script[type=module]').src;
+            const base = document.querySelector('script[src*="editor/main"]').src;
             const m = await import(new URL('mixer.js', base).href);
             const half = {layer: 'audio', start_time: 0, duration: 4, volume: 0.5};
             const faded = {layer: 'audio', start_time: 0, duration: 4, volume: 1, fade_in: 1, fade_out: 2};

@@ -7,8 +7,10 @@
 export const CANVAS_SHAPES = { "16:9": [16, 9], "9:16": [9, 16], "1:1": [1, 1], "4:5": [4, 5] };
 // Text sizes are given on a canvas whose short side is this (rules.py).
 export const REFERENCE_SHORT_SIDE = 1080;
-// The blurred fill behind a "blur" picture: a Gaussian of this share of the short side.
-const BLUR_SHARE = 1 / 54;
+// The blurred fill behind a "blur" picture, as a Gaussian's sigma in shares of the short side:
+// the export blurs a quarter-size fill with two passes of a radius-10 box (variance
+// 2 x (21^2 - 1) / 12 px^2 at quarter size), about 34 px at 1080.
+const BLUR_SHARE = (4 * Math.sqrt((2 * (21 * 21 - 1)) / 12)) / REFERENCE_SHORT_SIDE;
 const EPS = 1e-6;
 
 const even = (value) => Math.max(2, Math.round(value / 2) * 2);

@@ -28,16 +28,12 @@ export function soundingVideoSpans(segments, hasSound) {
 }
 
 // How far ducked (0 none, 1 fully) at t: ramping down over DUCK_RAMP from a span's start and
-// back up over DUCK_RAMP from its end.
+// back up over DUCK_RAMP from its end, the sum over spans capped at 1 (as the export's aeval).
 export function duckDepth(spans, t) {
+  const ramp = (x) => Math.max(0, Math.min(1, x / DUCK_RAMP));
   let depth = 0;
-  for (const [start, end] of spans) {
-    let d = 0;
-    if (t >= start && t <= end) d = Math.min(1, (t - start) / DUCK_RAMP);
-    else if (t > end && t < end + DUCK_RAMP) d = Math.min(1, (end - start) / DUCK_RAMP) * (1 - (t - end) / DUCK_RAMP);
-    depth = Math.max(depth, d);
-  }
-  return depth;
+  for (const [start, end] of spans) depth += ramp(t - start) - ramp(t - end);
+  return Math.max(0, Math.min(1, depth));
 }
 
 // The linear gain of one segment's sound at timeline time t. `segments` is the whole timeline
