@@ -211,7 +211,13 @@ def built(
         for name, seconds in TIMES.items():
             seek(page, seconds)
             pictures[name] = decode(canvas_png(page))
-        yield {"page": page, "project_id": project_id, "pictures": pictures, "errors": errors}
+        yield {
+            "page": page,
+            "project_id": project_id,
+            "clips": clips,
+            "pictures": pictures,
+            "errors": errors,
+        }
     finally:
         context.close()
 
@@ -253,7 +259,29 @@ def test_the_preview_draws_the_timeline_as_the_rules_say(
         pixel(fit, 0.5, 0.5 - band / 2 - 0.01), BLACK
     )
 
-    built["page"].screenshot(path=artifacts / "preview-9x16.png")
+    page = built["page"]
+    page.screenshot(path=artifacts / "preview-9x16.png")
+
+    # Playing through the crossfade: the clock carries on into the next clip, which plays from
+    # the pooled element that already showed it inside the transition.
+    seek(page, 1.0)
+    page.focus("#play")  # Space on the focused "to start" button would press it
+    page.keyboard.press("Space")
+    wait_until(
+        page,
+        "() => { const [m, s] = document.querySelector('#time-now').textContent.split(':');"
+        " return Number(m) * 60 + Number(s) >= 2.7; }",
+        timeout=15_000,
+    )
+    playing = page.evaluate(
+        """() => { const v = document.getElementById('preview-video');
+            return {src: v.currentSrc, paused: v.paused, t: v.currentTime}; }"""
+    )
+    shown = decode(canvas_png(page))
+    page.keyboard.press("Space")
+    assert built["clips"]["blue"] in playing["src"] and not playing["paused"]
+    assert 1.1 <= playing["t"] <= 2.5  # blue from its in-point 0.5 s, 0.7 s and more past the cut
+    assert near(pixel(shown, 0.5, 0.8), BLUE), pixel(shown, 0.5, 0.8)
     assert built["errors"] == []
 
 
