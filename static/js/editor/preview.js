@@ -19,6 +19,7 @@ const AUDIO_POOL = 4;
 // Seek a hair past a frame's start so the decoder shows that frame, not the one before.
 const FRAME_NUDGE = 0.001;
 const DEFAULT_FPS = 30;
+const SEGMENT_FIELDS = ["volume", "fade_in", "fade_out", "fit", "transition", "duck", "text"];
 
 function parseRate(value) {
   if (!value) return 0;
@@ -112,7 +113,6 @@ export class Player {
     this.state = state;
     this.links = new MediaLinkKeeper(state);
     this.mixer = new Mixer();
-    this.extras = new Map();
     this.rememberSegmentFields();
     const redraw = () => this.requestDraw();
     const renewed = () => this.playing || this.showFrame();
@@ -155,27 +155,28 @@ export class Player {
     this.renderTime();
   }
 
-  // The editor state keeps a segment's place and source; the fields of the contract's sound,
-  // picture and text (volume, fades, fit, transition, duck, text) are read from the timeline
-  // as loaded, by server id, for as long as the state does not carry them itself.
+  // The editor state keeps a segment's place and source; the contract's sound, picture and
+  // text fields (volume, fades, fit, transition, duck, text) are put on its segments as loaded,
+  // where the state does not carry them itself, so that copies (split, undo) keep them too.
   rememberSegmentFields() {
     const state = this.state;
     const load = state.loadTimeline.bind(state);
     state.loadTimeline = (timeline) => {
-      this.extras = new Map((timeline.segments || []).map((s) => [s.id, s]));
       load(timeline);
+      const byId = new Map((timeline.segments || []).map((s) => [s.id, s]));
+      for (const seg of state.segments) {
+        const loaded = byId.get(state.serverIds.get(seg.key));
+        if (!loaded) continue;
+        for (const field of SEGMENT_FIELDS) if (!(field in seg) && field in loaded) seg[field] = loaded[field];
+      }
+      if (!this.playing) this.showFrame();
     };
   }
 
   // The segments with every field, as the compositor and the mixer read them.
   segments() {
     const fit = (this.state.project.settings && this.state.project.settings.fit) || "blur";
-    return this.state.segments.map((seg) => {
-      const extra = this.extras.get(this.state.serverIds.get(seg.key)) || {};
-      const full = { fit, ...extra, ...seg };
-      full.id = this.state.serverIds.get(seg.key) || seg.key;
-      return full;
-    });
+    return this.state.segments.map((seg) => ({ fit, ...seg, id: this.state.serverIds.get(seg.key) || seg.key }));
   }
 
   get shape() {
