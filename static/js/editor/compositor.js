@@ -131,36 +131,36 @@ export function cssColor(hex) {
   return `rgba(${n(1)}, ${n(3)}, ${n(5)}, ${alpha})`;
 }
 
-// Lay out a text block on a W x H canvas: font size, lines with their baselines and the
-// background box (padded by size / 4), per rules.py's anchor (x, y) and align.
+// Line layout shared with the export's drawtext chain: lines are LINE_PITCH font sizes apart,
+// the block's middle on y, and a line's baseline BASELINE_BELOW_MIDDLE sizes below its middle
+// (capitals, about 0.7 of the size tall, sit centred on the line).
+export const LINE_PITCH = 1.25;
+export const BASELINE_BELOW_MIDDLE = 0.35;
+
+// Lay out a text block on a W x H canvas (rules.py): font size scaled by the short side, each
+// line anchored at x by align, the block centred on y, and each line's background box (the
+// line's ascent to descent, padded by size / 4), as drawtext draws it.
 export function layoutText(ctx, text, W, H) {
-  const scale = Math.min(W, H) / REFERENCE_SHORT_SIDE;
-  const size = Number(text.size) * scale;
+  const size = (Number(text.size) * Math.min(W, H)) / REFERENCE_SHORT_SIDE;
   ctx.font = `${size}px "${text.font}"`;
-  const lines = String(text.content).split("\n");
+  const rows = String(text.content).split("\n");
   const probe = ctx.measureText("Hg");
   const ascent = probe.fontBoundingBoxAscent ?? size * 0.8;
   const descent = probe.fontBoundingBoxDescent ?? size * 0.2;
-  const lineHeight = ascent + descent;
-  const widths = lines.map((line) => ctx.measureText(line).width);
-  const blockW = Math.max(0, ...widths);
-  const blockH = lineHeight * lines.length;
   const anchorX = Number(text.x) * W;
-  const top = Number(text.y) * H - blockH / 2;
   const align = text.align || "center";
-  const left = align === "left" ? anchorX : align === "right" ? anchorX - blockW : anchorX - blockW / 2;
-  const placed = lines.map((line, i) => {
-    const w = widths[i];
-    const x = align === "left" ? left : align === "right" ? left + blockW - w : left + (blockW - w) / 2;
-    return { text: line, x, baseline: top + i * lineHeight + ascent };
+  const pad = Math.max(1, Math.round(size / 4));
+  const lines = [];
+  rows.forEach((row, i) => {
+    if (!row) return;
+    const w = ctx.measureText(row).width;
+    const x = align === "left" ? anchorX : align === "right" ? anchorX - w : anchorX - w / 2;
+    const middle = Number(text.y) * H + (i - (rows.length - 1) / 2) * LINE_PITCH * size;
+    const baseline = middle + BASELINE_BELOW_MIDDLE * size;
+    const top = baseline - ascent;
+    lines.push({ text: row, x, baseline, w, box: { x: x - pad, y: top - pad, w: w + 2 * pad, h: ascent + descent + 2 * pad } });
   });
-  const pad = size / 4;
-  return {
-    size,
-    lines: placed,
-    block: { x: left, y: top, w: blockW, h: blockH },
-    box: { x: left - pad, y: top - pad, w: blockW + 2 * pad, h: blockH + 2 * pad },
-  };
+  return { size, lines };
 }
 
 // Draws frames. `sources.frameFor(seg, t)` returns a drawable (a <video> or <img> showing the
@@ -279,7 +279,7 @@ export class Compositor {
     const background = cssColor(text.background);
     if (background) {
       ctx.fillStyle = background;
-      ctx.fillRect(layout.box.x, layout.box.y, layout.box.w, layout.box.h);
+      for (const { box } of layout.lines) ctx.fillRect(box.x, box.y, box.w, box.h);
     }
     ctx.fillStyle = cssColor(text.color) || "#fff";
     ctx.textBaseline = "alphabetic";
