@@ -360,3 +360,40 @@ def test_the_mixer_gain_follows_volume_fades_and_ducking(built: dict[str, Any]) 
     assert gains["ducking"] == pytest.approx(1 - (1 - duck) / 2)
     assert gains["unducking"] == pytest.approx(1 - (1 - duck) / 2)
     assert gains["silentVideo"] == 1
+
+
+def test_the_compositor_geometry_follows_the_export(built: dict[str, Any]) -> None:
+    """Canvas sizes per shape, fit/fill placement and xfade's mixes, from the pure functions."""
+    found = built["page"].evaluate(
+        """async () => {
+            const base = document.querySelector('script[src*="editor/main"]').src;
+            const c = await import(new URL('compositor.js', base).href);
+            return {
+                sizes: ['16:9', '9:16', '1:1', '4:5'].map((s) => c.canvasSize(s, 1080)),
+                fit: c.placeRect(320, 240, 1080, 1920, 'fit'),
+                fill: c.placeRect(320, 240, 1080, 1920, 'fill'),
+                crossfade: c.transitionMix('crossfade', 0.25),
+                black: c.transitionMix('dip_to_black', 0.5),
+                white: c.transitionMix('dip_to_white', 0.95),
+                wipe: c.transitionMix('wipe', 0.25),
+                slide: c.transitionMix('slide', 0.25),
+            };
+        }"""
+    )
+    assert [(s["width"], s["height"]) for s in found["sizes"]] == [
+        (1920, 1080),
+        (1080, 1920),
+        (1080, 1080),
+        (1080, 1350),
+    ]
+    assert found["fit"] == {"x": 0, "y": 555, "w": 1080, "h": 810}
+    assert found["fill"]["h"] == 1920 and found["fill"]["w"] == 2560 and found["fill"]["x"] == -740
+    assert found["crossfade"]["from"] == pytest.approx(0.75)
+    assert found["crossfade"]["to"] == pytest.approx(0.25)
+    # fadeblack at xfade progress 0.5: the old picture gone, a third of the new one over black.
+    smooth = 0.375**2 * (3 - 2 * 0.375)
+    assert found["black"]["from"] == 0
+    assert found["black"]["to"] == pytest.approx(0.5 * (1 - smooth))
+    assert found["white"]["color"] == "#fff" and found["white"]["to"] == pytest.approx(0.95)
+    assert found["wipe"]["split"] == pytest.approx(0.75)  # x > 0.75 W shows the new picture
+    assert found["slide"]["offset"] == pytest.approx(0.25)
