@@ -338,6 +338,7 @@ export class Player {
   }
 
   draw() {
+    if (this.compositor.shape !== this.shape) this.layout(); // the project's canvas changed
     const { segments, t } = this.drawn || { segments: this.segments(), t: this.state.playhead };
     let fontsReady = true;
     for (const seg of segments) {
