@@ -33,6 +33,8 @@ def editor(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     project = get_project_for_user(request.user, project_id, role=Role.VIEWER)
     config = {
         "project": ProjectSerializer(project).data,
+        # Who is editing: their own comments are theirs to edit, and they can leave the project.
+        "user": {"id": str(request.user.pk), "name": request.user.display_name},  # type: ignore[union-attr]
         "chunkSize": settings.UPLOAD_CHUNK_SIZE,
         "maxFileSize": settings.UPLOAD_MAX_FILE_SIZE,
         # The editor renews media links before they expire (static/js/editor/media.js).

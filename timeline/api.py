@@ -221,7 +221,8 @@ class RestoreInputSerializer(serializers.Serializer):
 
 class ChangeAuthorSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    name = serializers.CharField()
+    # As everywhere else a member is named: a user without a name goes by their address's start.
+    name = serializers.CharField(source="display_name")
     avatar_url = serializers.CharField()
 
 

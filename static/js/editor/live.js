@@ -6,7 +6,7 @@ import { MESSAGE } from "../messages.js";
 
 const PROCESSING = new Set([MESSAGE.PROCESSING_PROGRESS, MESSAGE.PROCESSING_COMPLETED, MESSAGE.PROCESSING_FAILED]);
 
-export function connectLive({ projectId, state, library, autosave, panels }) {
+export function connectLive({ projectId, state, library, autosave, panels, listeners = [] }) {
   const connState = document.getElementById("conn-state");
   let everOpen = false;
   let fallbackPoll = null;
@@ -24,6 +24,8 @@ export function connectLive({ projectId, state, library, autosave, panels }) {
       }
     },
     onMessage(message) {
+      // Panels outside this module (comments, history) hear every message first.
+      for (const listener of listeners) listener(message);
       if (PROCESSING.has(message.type)) {
         for (const panel of panels) panel.onSocket(message);
         if (message.clip_id && state.clips.has(message.clip_id)) {

@@ -2,6 +2,7 @@
 // the live socket together, and holds the editing commands (undo, split, trim, delete, keys).
 import { api, formatTime, listAll, toast } from "../api.js";
 import { Autosave } from "./autosave.js";
+import { setupCollaboration } from "./collab.js";
 import { ExportPanel, JobsPanel } from "./export.js";
 import { Library } from "./library.js";
 import { connectLive } from "./live.js";
@@ -180,7 +181,18 @@ nameInput.addEventListener("keydown", (event) => {
 // ---- export, jobs and live updates ---------------------------------------------------------
 const exportPanel = new ExportPanel({ state, projectId, onSaveNow: () => autosave.saveNow() });
 const jobsPanel = new JobsPanel({ state, projectId, retryClip: (clipId) => library.retryClip(clipId) });
-connectLive({ projectId, state, library, autosave, panels: [exportPanel, jobsPanel] });
+// Share dialog, comments and history (collab.js); they hear the project socket too.
+const collab = setupCollaboration({
+  config,
+  state,
+  timeline,
+  seek: (t) => player.seek(t),
+  reloadTimeline: async () => {
+    await autosave.reload();
+    state.emit("history");
+  },
+});
+connectLive({ projectId, state, library, autosave, panels: [exportPanel, jobsPanel], listeners: collab.listeners });
 
 // ---- boot ----------------------------------------------------------------------------------
 async function boot() {
@@ -191,6 +203,7 @@ async function boot() {
   state.emit("history");
   if (state.segments.length) timeline.fit();
   jobsPanel.load();
+  await collab.load();
 }
 
 boot().catch((error) => {
