@@ -33,8 +33,9 @@ BLUE = (0, 0, 255)
 BLACK = (0, 0, 0)
 GREEN = (0, 255, 0)
 YELLOW = (255, 255, 0)
+MAGENTA = (255, 0, 255)
 # Timeline times checked, and what the rules say they show.
-TIMES = {"fill": 1.0, "transition": 2.0, "gap": 4.5, "fit": 5.5}
+TIMES = {"fill": 1.0, "transition": 2.0, "caption": 3.0, "gap": 4.5, "fit": 5.5}
 TITLE = {
     "content": "HI",
     "font": "inter-bold",
@@ -45,6 +46,8 @@ TITLE = {
     "y": 0.25,
     "align": "center",
 }
+# A subtitle over the title's middle: captions stack above text.
+CAPTION = {**TITLE, "content": "ok", "font": "inter", "size": 48, "background": "#FF00FF"}
 
 Picture = tuple[int, int, list[tuple[int, int, int]]]
 
@@ -198,6 +201,7 @@ def built(
             # 4 s to 5 s: a gap.
             {**video, "clip_id": clips["red"], "start_time": 5, "source_start": 0, "duration": 1, "fit": "fit"},
             {"layer": "text", "clip_id": None, "start_time": 0.5, "source_start": 0, "duration": 3, "text": TITLE},
+            {"layer": "caption", "clip_id": None, "start_time": 2.8, "source_start": 0, "duration": 0.6, "text": CAPTION},
         ]  # fmt: skip
         api(
             page,
@@ -238,6 +242,14 @@ def test_the_preview_draws_the_timeline_as_the_rules_say(
     # The box is the text block padded by size / 4 on each side: taller than the font size.
     assert bh * height > TITLE["size"] * width / 1080
     assert 0.02 < share_inside(fill, (cx, cy, bw, bh), YELLOW) < 0.6
+
+    # The caption is drawn over the title (its smaller box inside the title's, not hidden).
+    caption = pictures["caption"]
+    title_box, caption_box = box_of(caption, GREEN), box_of(caption, MAGENTA)
+    assert caption_box[0] == pytest.approx(title_box[0], abs=0.01)
+    assert caption_box[1] == pytest.approx(title_box[1], abs=0.01)
+    assert caption_box[2] < title_box[2] and caption_box[3] < title_box[3]
+    assert near(pixel(caption, 0.5, 0.8), BLUE)
 
     # The middle of a crossfade is half of each picture.
     mid = pixel(pictures["transition"], 0.5, 0.8)
