@@ -395,7 +395,13 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 # allauth's failed-login limit (per e-mail address, from anywhere) let anyone lock anyone out;
 # accounts/signin_limits.py replaces it on every sign-in form.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# Sign-ups and sign-in page requests per address keep allauth's own limits, adjustable (e.g. for
+# many people behind one office address).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": None,
+    "signup": env_str("ACCOUNT_SIGNUP_RATE_LIMIT", "20/m/ip"),
+    "login": env_str("ACCOUNT_LOGIN_RATE_LIMIT", "30/m/ip"),
+}
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False

@@ -79,6 +79,9 @@ def serve_app(var_dir: Path, log_name: str = "server.log", **settings_env: str) 
         "PYTHONUNBUFFERED": "1",
         # Small chunks, so that even the tiny test clips upload in several pieces.
         "UPLOAD_CHUNK_SIZE": str(UPLOAD_CHUNK_SIZE),
+        # One server for the whole browser session, every person signing up from 127.0.0.1.
+        "ACCOUNT_SIGNUP_RATE_LIMIT": "1000/m/ip",
+        "ACCOUNT_LOGIN_RATE_LIMIT": "1000/m/ip",
         **settings_env,
     }
     manage = [sys.executable, str(ROOT / "manage.py")]

@@ -127,10 +127,14 @@ def test_it_shows_stills_and_sound_renames_clips_and_remembers_export_choices(
     assert segments["video"]["duration"] == 5
     assert segments["audio"]["clip_id"] == clips["voice"]["id"]
     page.keyboard.press("Home")
+    # The preview canvas shows the picture (testsrc2 is colourful; a gap would be black).
     wait_until(
         page,
-        "() => { const img = document.querySelector('img.preview-still');"
-        " return img && !img.hidden && img.complete && img.naturalWidth > 0; }",
+        "() => { const c = document.getElementById('preview-canvas');"
+        " if (c.dataset.ready !== 'true') return false;"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let lit = 0; for (let i = 0; i < d.length; i += 4 * 97) if (d[i] + d[i + 1] + d[i + 2] > 90) lit++;"
+        " return lit > d.length / (4 * 97) / 4; }",
     )
     page.screenshot(path=artifacts / "library-still-in-preview.png")
 

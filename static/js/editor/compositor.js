@@ -139,7 +139,7 @@ export const BASELINE_BELOW_MIDDLE = 0.35;
 
 // Lay out a text block on a W x H canvas (rules.py): font size scaled by the short side, each
 // line anchored at x by align, the block centred on y, and each line's background box (the
-// line's ascent to descent, padded by size / 4), as drawtext draws it.
+// line's own glyph extent, padded by size / 4), as drawtext draws it.
 export function layoutText(ctx, text, W, H) {
   const size = (Number(text.size) * Math.min(W, H)) / REFERENCE_SHORT_SIDE;
   ctx.font = `${size}px "${text.font}"`;
@@ -153,12 +153,17 @@ export function layoutText(ctx, text, W, H) {
   const lines = [];
   rows.forEach((row, i) => {
     if (!row) return;
-    const w = ctx.measureText(row).width;
+    const metrics = ctx.measureText(row);
+    const w = metrics.width;
     const x = align === "left" ? anchorX : align === "right" ? anchorX - w : anchorX - w / 2;
     const middle = Number(text.y) * H + (i - (rows.length - 1) / 2) * LINE_PITCH * size;
+    // drawtext's `ascent` is the line's own highest glyph top, so `y = baseline - ascent` puts
+    // the glyphs on the baseline; its box is the line's own glyph extent, padded.
     const baseline = middle + BASELINE_BELOW_MIDDLE * size;
-    const top = baseline - ascent;
-    lines.push({ text: row, x, baseline, w, box: { x: x - pad, y: top - pad, w: w + 2 * pad, h: ascent + descent + 2 * pad } });
+    const glyphAscent = metrics.actualBoundingBoxAscent ?? ascent;
+    const glyphDescent = metrics.actualBoundingBoxDescent ?? descent;
+    const top = baseline - glyphAscent;
+    lines.push({ text: row, x, baseline, w, box: { x: x - pad, y: top - pad, w: w + 2 * pad, h: glyphAscent + glyphDescent + 2 * pad } });
   });
   return { size, lines };
 }
