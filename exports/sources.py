@@ -2,17 +2,18 @@
 
 FFmpeg never reads a storage URL. Every chunk of an export that runs on this machine uses one
 folder, PROCESSING_TMP_DIR/export-<job id>/: a clip is copied there once (under a lock, to a
-temporary name, then renamed), whichever chunk needs it first. The folder goes when the export
-ends here; the hourly temp sweep removes what a machine that stopped rendering left behind.
+temporary name, then renamed), whichever chunk needs it first, and its format start time is
+probed once and kept beside it. The folder goes when the export ends here; the hourly temp
+sweep removes what a machine that stopped rendering left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import os
 import shutil
+import threading
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -76,14 +77,24 @@ def local_copy(job_id: Any, key: str, source: Mapping[str, Any]) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=256)
-def _start_time(path: str, size: int, mtime: float) -> Fraction:
-    data = run_ffprobe_json(start_time_probe_args(settings.FFPROBE_BINARY, Path(path)))
+def _start_time(path: Path) -> Fraction:
+    """The format start time of a local copy, probed once per copy: the answer is kept next to
+    it, so the chunks after the first (in any process on this machine) start no ffprobe."""
+    kept = path.with_name(f"{path.name}.start")
+    try:
+        return Fraction(kept.read_text())
+    except (OSError, ValueError, ZeroDivisionError):
+        pass
+    data = run_ffprobe_json(start_time_probe_args(settings.FFPROBE_BINARY, path))
     value = (data.get("format") or {}).get("start_time")
     try:
-        return Fraction(str(value)) if value not in (None, "N/A") else Fraction(0)
+        start = Fraction(str(value)) if value not in (None, "N/A") else Fraction(0)
     except (ValueError, ZeroDivisionError):
-        return Fraction(0)
+        start = Fraction(0)
+    partial = kept.with_name(f"{kept.name}.{os.getpid()}.{threading.get_ident()}")
+    partial.write_text(str(start))
+    os.replace(partial, kept)
+    return start
 
 
 def local_sources(
@@ -96,6 +107,5 @@ def local_sources(
         if sources[key].get("still"):
             found[key] = LocalSource(path)  # one picture: no timestamps to line up
             continue
-        stat = path.stat()
-        found[key] = LocalSource(path, _start_time(str(path), stat.st_size, stat.st_mtime))
+        found[key] = LocalSource(path, _start_time(path))
     return found

@@ -163,6 +163,11 @@ def run_ffmpeg(
                 timed_out = True
                 _stop(process)
                 break
+            if reader.is_alive():
+                # The reader ends when FFmpeg closes its output, at exit. A timed wait on the
+                # process would poll waitpid dozens of times a second, for the whole run.
+                reader.join(CANCEL_POLL_SECONDS)
+                continue
             try:
                 process.wait(CANCEL_POLL_SECONDS)
             except subprocess.TimeoutExpired:

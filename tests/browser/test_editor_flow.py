@@ -99,7 +99,10 @@ def test_it_takes_a_new_user_from_sign_up_to_a_downloaded_video(
     page.wait_for_selector("#lane-video .lane-empty")
     assert page.input_value("#project-name") == "Holiday cut"
     # The library says what to do once it has loaded (an empty project has no clips).
-    wait_until(page, "document.querySelector('#dropzone').innerText.startsWith('Start by adding your clips')")
+    wait_until(
+        page,
+        "document.querySelector('#dropzone').innerText.startsWith('Start by adding your clips')",
+    )
     page.screenshot(path=artifacts / "04-editor-empty.png")
 
     # Upload both clips through the file input: chunked, with a progress bar each.
