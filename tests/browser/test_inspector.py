@@ -55,7 +55,7 @@ def by_layer(timeline: dict, layer: str) -> list[dict]:
 def test_inspector_text_captions_canvas_and_shortcuts_round_trip(
     app_server: str, page: Any, artifacts: Path, tmp_path: Path
 ) -> None:
-    sign_up(page, app_server, "ines@example.com")
+    sign_up(page, app_server, "inspector-ines@example.com")
     # Templates are offered when creating a project; this one presets 16:9 and blurred fill.
     wait_until(page, "() => document.querySelectorAll('#new-project-template option').length > 2")
     assert "YouTube Short" in page.inner_text("#new-project-template")
