@@ -16,15 +16,20 @@ SALT = "collaboration.invitation"
 
 
 def invitation_token(invitation_id: uuid.UUID | str) -> str:
-    return signing.dumps(str(invitation_id), salt=SALT, compress=False)
+    # No timestamp in the signature: the same invitation always has the same link (the one
+    # e-mailed is the one the owner copies), and its expiry is the row's.
+    return signing.Signer(salt=SALT).sign_object(str(invitation_id))
 
 
 def invitation_id_from_token(token: str) -> uuid.UUID | None:
-    """The invitation id a token was made for, or None for a forged or damaged token."""
-    try:
-        return uuid.UUID(signing.loads(token, salt=SALT))
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
+    """The invitation id a token was made for, or None for a forged or damaged token. Links
+    sent before tokens lost their timestamp still open."""
+    for read in (signing.Signer(salt=SALT).unsign_object, lambda t: signing.loads(t, salt=SALT)):
+        try:
+            return uuid.UUID(read(token))
+        except (signing.BadSignature, ValueError, TypeError):
+            continue
+    return None
 
 
 def invitation_url(invitation_id: uuid.UUID | str) -> str:

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.browser.conftest import make_clip, wait_until
 from tests.browser.test_sharing import PASSWORD, api_call, sign_up
 
@@ -18,19 +16,6 @@ SIZES = [(1440, 900), (1280, 720)]
 TOAST = (
     "(text) => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes(text))"
 )
-
-
-@pytest.fixture
-def second_page(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.js_errors = errors
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def new_project(page: Any, name: str) -> str:

@@ -19,21 +19,6 @@ LABELS = "() => [...document.querySelectorAll('#lane-video .segment')].map((n) =
 SAVED = "() => document.querySelector('#save-state').classList.contains('is-saved')"
 
 
-@pytest.fixture
-def second_page(browser: Any) -> Any:
-    context = browser.new_context(
-        viewport={"width": 1440, "height": 900}, accept_downloads=True, color_scheme="light"
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.js_errors = errors
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 def me(page: Any) -> dict[str, Any]:
     body: dict[str, Any] = api_call(page, "GET", "/api/auth/me")["body"]
     return body

@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.browser.conftest import wait_until
 
 PASSWORD = "a long and secret passphrase 7"
@@ -38,19 +36,6 @@ def api_call(page: Any, method: str, path: str, body: Any = None) -> Any:
         }""",
         [method, path, body],
     )
-
-
-@pytest.fixture
-def second_page(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.js_errors = errors
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def test_an_invitee_joins_from_the_link_and_the_owners_bell_says_so(

@@ -5,6 +5,7 @@ can be revoked, and work only for the invited address."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -95,6 +96,22 @@ def test_a_link_works_only_once(api: Any, project: Project, make_user: Any) -> N
     assert second.json()["error"]["code"] == "VALIDATION_ERROR"
     assert "already been used" in second.json()["error"]["message"]
     assert ProjectMember.objects.filter(project=project).count() == 1
+
+
+def test_the_owner_sees_the_same_link_as_the_e_mail_at_any_later_time(
+    api: Any, project: Project, make_user: Any
+) -> None:
+    from django.core import signing
+
+    created = invite(api, project, "later@example.com").json()
+    time.sleep(1.1)  # signatures with a timestamp would differ from here on
+    listed = api.get(f"/api/projects/{project.pk}/members").json()["invitations"]
+    assert [i["url"] for i in listed if i["id"] == created["id"]] == [created["url"]]
+
+    # A link e-mailed before links lost their timestamp still opens the invitation.
+    legacy = signing.dumps(created["id"], salt="collaboration.invitation", compress=False)
+    joined = accept(client_for(make_user("later@example.com")), legacy)
+    assert joined.status_code == 200
 
 
 def test_only_the_invited_address_may_accept(
