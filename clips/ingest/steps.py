@@ -391,19 +391,26 @@ def transcode(ctx: JobContext) -> dict[str, Any]:
     _require_output(output, "video")
     ctx.check_cancelled()
 
-    key = storage_replace(clip_derived_key(clip.pk, name), output)
-    details = {
-        "key": key,
-        "width": width,
-        "height": height,
-        "format": container,
-        "size": output.stat().st_size,
-    }
+    details = _store_derived(clip, output, name, width=width, height=height, fmt=container)
     if name == "proxy.mp4":
-        clip_save(clip.pk, metadata={"proxy": details}, proxy_path=key)
+        clip_save(clip.pk, metadata={"proxy": details}, proxy_path=details["key"])
     else:
         clip_save(clip.pk, nested={"renditions": {name: details}})
     return details
+
+
+def _store_derived(
+    clip: Clip, output: Path, name: str, *, width: int, height: int, fmt: str
+) -> dict[str, Any]:
+    """Store a proxy or rendition under the clip's derived key; what the clip records of it."""
+    key = storage_replace(clip_derived_key(clip.pk, name), output)
+    return {
+        "key": key,
+        "width": width,
+        "height": height,
+        "format": fmt,
+        "size": output.stat().st_size,
+    }
 
 
 def _proxy_still(ctx: JobContext, clip: Clip, source: Path, info: dict[str, Any]) -> dict[str, Any]:
@@ -425,15 +432,8 @@ def _proxy_still(ctx: JobContext, clip: Clip, source: Path, info: dict[str, Any]
     )
     _require_output(output, "preview picture")
     ctx.check_cancelled()
-    key = storage_replace(clip_derived_key(clip.pk, name), output)
-    details = {
-        "key": key,
-        "width": width,
-        "height": height,
-        "format": image_format,
-        "size": output.stat().st_size,
-    }
-    clip_save(clip.pk, metadata={"proxy": details}, proxy_path=key)
+    details = _store_derived(clip, output, name, width=width, height=height, fmt=image_format)
+    clip_save(clip.pk, metadata={"proxy": details}, proxy_path=details["key"])
     return details
 
 

@@ -64,7 +64,7 @@ def assert_within(page: Any, selector: str) -> None:
     assert box["page"] <= 0, box
 
 
-def shoot(page: Any, artifacts: Path, name: str, selector: str) -> None:
+def shoot(page: Any, artifacts: Path, name: str, selector: str, *, prefix: str = "collab") -> None:
     """Screenshots at each size, light and dark, each checked for overflow."""
     for width, height in SIZES:
         for scheme in ("light", "dark"):
@@ -72,7 +72,7 @@ def shoot(page: Any, artifacts: Path, name: str, selector: str) -> None:
             page.emulate_media(color_scheme=scheme)
             page.wait_for_timeout(400)  # colour transitions settle
             assert_within(page, selector)
-            page.screenshot(path=artifacts / f"collab-{name}-{width}x{height}-{scheme}.png")
+            page.screenshot(path=artifacts / f"{prefix}-{name}-{width}x{height}-{scheme}.png")
     page.emulate_media(color_scheme="light")
     page.set_viewport_size({"width": 1440, "height": 900})
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import make_clip, wait_until
-from tests.browser.test_collab_panels import SIZES, TOAST, assert_within, new_project
+from tests.browser.test_collab_panels import TOAST, new_project
+from tests.browser.test_collab_panels import shoot as collab_shoot
 from tests.browser.test_editor_flow import timeline_from_api, wait_saved
 from tests.browser.test_sharing import api_call, sign_up
 
@@ -24,16 +25,7 @@ The boats come in at dawn
 
 
 def shoot(page: Any, artifacts: Path, name: str, selector: str) -> None:
-    """Screenshots at each size, light and dark, each checked for overflow."""
-    for width, height in SIZES:
-        for scheme in ("light", "dark"):
-            page.set_viewport_size({"width": width, "height": height})
-            page.emulate_media(color_scheme=scheme)
-            page.wait_for_timeout(300)  # colour transitions settle
-            assert_within(page, selector)
-            page.screenshot(path=artifacts / f"inspector-{name}-{width}x{height}-{scheme}.png")
-    page.emulate_media(color_scheme="light")
-    page.set_viewport_size({"width": 1440, "height": 900})
+    collab_shoot(page, artifacts, name, selector, prefix="inspector")
 
 
 def set_number(page: Any, selector: str, value: str) -> None:
